@@ -1,0 +1,98 @@
+#include "schema/messages.h"
+
+#include <fmt/format.h>
+
+namespace graphene {
+namespace {
+
+// Wire type codes. Append only: a code, once used, keeps its meaning.
+enum class TypeCode : uint32_t {
+  kHello = 1,
+  kReady = 2,
+  kJobBatch = 3,
+  kResultBatch = 4,
+  kHeartbeat = 5,
+  kBye = 6,
+};
+
+template <typename T>
+struct CodeOf;
+template <>
+struct CodeOf<Hello> : std::integral_constant<TypeCode, TypeCode::kHello> {};
+template <>
+struct CodeOf<Ready> : std::integral_constant<TypeCode, TypeCode::kReady> {};
+template <>
+struct CodeOf<JobBatch> : std::integral_constant<TypeCode, TypeCode::kJobBatch> {};
+template <>
+struct CodeOf<ResultBatch> : std::integral_constant<TypeCode, TypeCode::kResultBatch> {};
+template <>
+struct CodeOf<Heartbeat> : std::integral_constant<TypeCode, TypeCode::kHeartbeat> {};
+template <>
+struct CodeOf<Bye> : std::integral_constant<TypeCode, TypeCode::kBye> {};
+
+template <typename T>
+Result<Message> As(const msgpack::object& body) {
+  return Message(body.as<T>());
+}
+
+}  // namespace
+
+std::string_view MessageName(const Message& message) {
+  static constexpr std::string_view kNames[] = {"hello", "ready",     "jobs",
+                                                "results", "heartbeat", "bye"};
+  return kNames[message.index()];
+}
+
+std::string Encode(const Message& message) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  packer.pack_array(3);
+  packer.pack(kProtocolVersion);
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        packer.pack(static_cast<uint32_t>(CodeOf<T>::value));
+        packer.pack(body);
+      },
+      message);
+  return std::string(buffer.data(), buffer.size());
+}
+
+Result<Message> Decode(std::string_view bytes) {
+  if (static_cast<int64_t>(bytes.size()) > kMaxWireMessageBytes) {
+    return Status::Error(fmt::format("message of {} bytes exceeds the limit", bytes.size()));
+  }
+  try {
+    msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
+    const msgpack::object& root = handle.get();
+    if (root.type != msgpack::type::ARRAY || root.via.array.size != 3) {
+      return Status::Error("message is not a [version, type, body] array");
+    }
+    const msgpack::object* parts = root.via.array.ptr;
+    if (parts[0].type != msgpack::type::POSITIVE_INTEGER) {
+      return Status::Error("message has no protocol version");
+    }
+    uint64_t version = parts[0].via.u64;
+    if (version != kProtocolVersion) {
+      return Status::Error(fmt::format("protocol version {} is not the supported version {}",
+                                       version, kProtocolVersion));
+    }
+    if (parts[1].type != msgpack::type::POSITIVE_INTEGER) {
+      return Status::Error("message type is not a number");
+    }
+    if (parts[2].type != msgpack::type::MAP) return Status::Error("message body is not a map");
+    switch (static_cast<TypeCode>(parts[1].via.u64)) {
+      case TypeCode::kHello: return As<Hello>(parts[2]);
+      case TypeCode::kReady: return As<Ready>(parts[2]);
+      case TypeCode::kJobBatch: return As<JobBatch>(parts[2]);
+      case TypeCode::kResultBatch: return As<ResultBatch>(parts[2]);
+      case TypeCode::kHeartbeat: return As<Heartbeat>(parts[2]);
+      case TypeCode::kBye: return As<Bye>(parts[2]);
+    }
+    return Status::Error(fmt::format("unknown message type {}", parts[1].via.u64));
+  } catch (const std::exception& e) {
+    return Status::Error(fmt::format("malformed message: {}", e.what()));
+  }
+}
+
+}  // namespace graphene
