@@ -1,5 +1,6 @@
 #include "base/frame_io.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,10 +51,15 @@ Result<size_t> ReadAll(int fd, char* data, size_t size) {
 
 }  // namespace
 
+void AppendFrame(std::string& out, std::string_view payload) {
+  out += EncodeLength(static_cast<uint32_t>(payload.size()));
+  out.append(payload);
+}
+
 Status WriteFrame(int fd, std::string_view payload) {
   if (payload.size() > kMaxFrameBytes) return Status::Error("frame too large to send");
-  std::string framed = EncodeLength(static_cast<uint32_t>(payload.size()));
-  framed.append(payload);
+  std::string framed;
+  AppendFrame(framed, payload);
   return WriteAll(fd, framed.data(), framed.size());
 }
 
@@ -74,8 +80,15 @@ Result<std::optional<std::string>> ReadFrame(int fd) {
 
 bool FrameReader::Fill(int fd) {
   char chunk[65536];
+  bool is_socket = true;
   while (true) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    // recv(MSG_DONTWAIT) lets a blocking socket be drained without blocking.
+    ssize_t n = is_socket ? ::recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT)
+                          : ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == ENOTSOCK) {
+      is_socket = false;
+      continue;
+    }
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
       continue;

@@ -15,6 +15,9 @@ namespace graphene {
 // Frames larger than this are refused on both ends.
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
+// Appends `payload` as one frame to `out`, for writers that buffer.
+void AppendFrame(std::string& out, std::string_view payload);
+
 // Writes one whole frame to blocking `fd`, retrying on EINTR and short writes.
 Status WriteFrame(int fd, std::string_view payload);
 

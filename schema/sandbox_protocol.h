@@ -55,3 +55,20 @@ Result<T> Unpack(std::string_view bytes) {
 }
 
 }  // namespace graphene
+
+namespace graphene {
+
+// Runner -> supervisor, inside one execution: first "baseline" (the pids that
+// already existed before the call, so a crash can still be diffed), then
+// "done" with the reply. Both are frames on the runner's report pipe.
+inline constexpr std::string_view kReportBaseline = "baseline";
+inline constexpr std::string_view kReportDone = "done";
+
+struct RunnerReport {
+  std::string kind;
+  std::vector<int64_t> baseline_pids;
+  SandboxReply reply;
+  MSGPACK_DEFINE_MAP(kind, baseline_pids, reply);
+};
+
+}  // namespace graphene

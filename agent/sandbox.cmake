@@ -1,0 +1,19 @@
+# The sandbox: zygote, supervisor and runner around an embedded CPython.
+# Included from agent/CMakeLists.txt.
+file(REAL_PATH "${Python3_EXECUTABLE}" graphene_python_executable)
+
+add_library(graphene_sandbox STATIC
+  embedded_python.cc os_threads.cc process_tree.cc runner.cc sandbox.cc
+  snapshot_diff.cc supervisor.cc zygote.cc)
+target_include_directories(graphene_sandbox PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(graphene_sandbox PUBLIC graphene_schema pybind11::embed fmt::fmt)
+target_compile_definitions(graphene_sandbox PRIVATE
+  GRAPHENE_PYTHON_EXECUTABLE="${graphene_python_executable}")
+graphene_embed_text(graphene_sandbox kGrapheneRuntimePy
+  ${PROJECT_SOURCE_DIR}/python/graphene_runtime.py)
+
+add_executable(sandbox_test sandbox_test.cc snapshot_diff_test.cc process_tree_test.cc)
+target_link_libraries(sandbox_test graphene_sandbox GTest::gtest)
+target_compile_definitions(sandbox_test PRIVATE
+  GRAPHENE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+gtest_discover_tests(sandbox_test DISCOVERY_TIMEOUT 30)

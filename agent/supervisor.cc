@@ -1,0 +1,258 @@
+#include "agent/supervisor.h"
+
+#include <Python.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "agent/process_tree.h"
+#include "agent/runner.h"
+#include "agent/snapshot_diff.h"
+#include "base/frame_io.h"
+#include "base/unique_fd.h"
+#include "schema/names.h"
+
+namespace graphene {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Time allowed on top of --timeout and --grace for imports and snapshots.
+constexpr milliseconds kSnapshotSlack(2000);
+// How long killing the tree may take before we report leftovers.
+constexpr milliseconds kKillLimit(5000);
+
+struct Pipe {
+  UniqueFd read_end, write_end;
+};
+
+Pipe MakePipe() {
+  int fds[2] = {-1, -1};
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    fmt::print(stderr, "graphene supervisor: {}\n", ErrnoMessage("creating a pipe"));
+    ::_exit(3);
+  }
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Bounded capture of the runner's stdout and stderr.
+class OutputCapture {
+ public:
+  void Drain(int fd) {
+    char chunk[16384];
+    ssize_t n;
+    while ((n = ::read(fd, chunk, sizeof(chunk))) > 0) {
+      size_t room = kMaxCapturedOutput - std::min(kMaxCapturedOutput, text_.size());
+      text_.append(chunk, std::min(room, static_cast<size_t>(n)));
+      dropped_ += static_cast<size_t>(n) - std::min(room, static_cast<size_t>(n));
+    }
+  }
+  std::string Take() {
+    if (dropped_ > 0) text_ += fmt::format("\n[graphene: output truncated, {} more bytes]", dropped_);
+    return std::move(text_);
+  }
+
+ private:
+  std::string text_;
+  size_t dropped_ = 0;
+};
+
+std::string DescribeExit(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    int sig = WTERMSIG(wait_status);
+    const char* name = sigabbrev_np(sig);
+    return fmt::format("was killed by signal {} (SIG{})", sig, name ? name : "?");
+  }
+  return fmt::format("exited with status {} without returning (os._exit or a fatal error)",
+                     WEXITSTATUS(wait_status));
+}
+
+class Supervisor {
+ public:
+  Supervisor(const SandboxRequest& request, int reply_fd)
+      : request_(request), reply_fd_(reply_fd) {}
+  [[noreturn]] void Run();
+
+ private:
+  void ForkRunner();
+  void AwaitRunner();
+  void HandleReport(const RunnerReport& report);
+  void RecordAbnormalEnd(std::string_view status, const std::string& error);
+  [[noreturn]] void Finish();
+
+  SandboxRequest request_;
+  int reply_fd_;
+  pid_t runner_ = 0;
+  UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_, signal_fd_;
+  OutputCapture output_;
+  std::set<int64_t> baseline_pids_;
+  bool done_ = false;
+  SandboxReply reply_;
+  Clock::time_point deadline_;
+};
+
+void Supervisor::ForkRunner() {
+  Pipe report = MakePipe(), output = MakePipe();
+  registry_fd_.reset(::memfd_create("graphene-registry", MFD_CLOEXEC));
+  ::fcntl(registry_fd_.get(), F_SETFL, O_APPEND);
+  int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+  PyOS_BeforeFork();
+  runner_ = ::fork();
+  if (runner_ == 0) {
+    PyOS_AfterFork_Child();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(dev_null, STDIN_FILENO);
+    ::dup2(output.write_end.get(), STDOUT_FILENO);
+    ::dup2(output.write_end.get(), STDERR_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGTERM, SIG_DFL);
+    RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(), registry_fd_.get()});
+  }
+  PyOS_AfterFork_Parent();
+  ::close(dev_null);
+  if (runner_ < 0) {
+    fmt::print(stderr, "graphene supervisor: {}\n", ErrnoMessage("forking the runner"));
+    ::_exit(3);
+  }
+  report_fd_ = std::move(report.read_end);
+  output_fd_ = std::move(output.read_end);
+  ::fcntl(report_fd_.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(output_fd_.get(), F_SETFL, O_NONBLOCK);
+  runner_pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, runner_, 0)));
+}
+
+void Supervisor::HandleReport(const RunnerReport& report) {
+  if (report.kind == kReportBaseline) {
+    baseline_pids_.insert(report.baseline_pids.begin(), report.baseline_pids.end());
+    deadline_ = Clock::now() + milliseconds(request_.job.timeout_ms) +
+                milliseconds(request_.job.grace_ms) + kSnapshotSlack;
+  } else if (report.kind == kReportDone) {
+    reply_ = report.reply;
+    done_ = true;
+  }
+}
+
+// Polls the runner's report pipe, its output and its exit until it reports,
+// dies or runs out of time.
+void Supervisor::AwaitRunner() {
+  uint32_t limit_ms =
+      request_.kind == kRequestExecute ? request_.job.timeout_ms : request_.timeout_ms;
+  deadline_ = Clock::now() + milliseconds(limit_ms) + kSnapshotSlack;
+  FrameReader reports;
+  bool runner_exited = false;
+  while (!done_) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now()).count();
+    if (left <= 0) {
+      RecordAbnormalEnd(kStatusTimeout,
+                        fmt::format("exceeded the timeout of {} ms", limit_ms));
+      return;
+    }
+    pollfd fds[4] = {{report_fd_.get(), POLLIN, 0},
+                     {output_fd_.get(), POLLIN, 0},
+                     {runner_pidfd_.get(), POLLIN, 0},
+                     {signal_fd_.get(), POLLIN, 0}};
+    if (::poll(fds, 4, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    if (fds[3].revents) {  // the zygote is going away: leave nothing behind
+      KillAllDescendants(kKillLimit);
+      ::_exit(1);
+    }
+    if (fds[1].revents) output_.Drain(output_fd_.get());
+    runner_exited = runner_exited || fds[2].revents;
+    reports.Fill(report_fd_.get());
+    while (auto frame = reports.Next()) {
+      if (auto report = Unpack<RunnerReport>(*frame); report.ok()) HandleReport(*report);
+    }
+    if (runner_exited && !done_) {
+      int status = 0;
+      ::waitpid(runner_, &status, 0);
+      std::this_thread::sleep_for(milliseconds(request_.job.grace_ms));
+      RecordAbnormalEnd(kStatusCrash, "the target " + DescribeExit(status));
+      return;
+    }
+  }
+}
+
+// A runner that crashed or timed out cannot describe what it left; report
+// the processes from here (threads died with the runner).
+void Supervisor::RecordAbnormalEnd(std::string_view status, const std::string& error) {
+  reply_ = SandboxReply{};
+  if (request_.kind != kRequestExecute) {
+    reply_.error = fmt::format("loading the targets {}: {}", status, error);
+    return;
+  }
+  ExecutionResult& result = reply_.result;
+  result.campaign = request_.job.campaign;
+  result.index = request_.job.index;
+  result.status = status;
+  result.error = error;
+  std::vector<ProcessInfo> left;
+  for (pid_t pid : DescendantPids(::getpid())) {
+    if (pid != runner_ && !baseline_pids_.count(pid)) left.push_back(ReadProcess(pid));
+  }
+  std::string registry(1 << 20, '\0');
+  ssize_t n = ::pread(registry_fd_.get(), registry.data(), registry.size(), 0);
+  registry.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  result.escapes = DescribeProcesses(left, ParseRegistry(registry));
+  result.escape_detected = !result.escapes.empty();
+}
+
+void Supervisor::Finish() {
+  size_t survivors = KillAllDescendants(kKillLimit);
+  output_.Drain(output_fd_.get());
+  reply_.id = request_.id;
+  if (request_.kind == kRequestExecute) {
+    reply_.result.output = output_.Take();
+    if (survivors > 0) {
+      reply_.result.error +=
+          fmt::format("{}graphene could not kill {} processes", reply_.result.error.empty() ? "" : "\n",
+                      survivors);
+    }
+  }
+  Status sent = WriteFrame(reply_fd_, Pack(reply_));
+  ::_exit(sent.ok() ? 0 : 3);
+}
+
+void Supervisor::Run() {
+  // Orphans of the execution (double forks, setsid) are re-parented to us.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::sigprocmask(SIG_BLOCK, &term, nullptr);
+  signal_fd_.reset(::signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK));
+  ForkRunner();
+  AwaitRunner();
+  Finish();
+}
+
+}  // namespace
+
+void RunSupervisor(const SandboxRequest& request, int reply_fd) {
+  // Keep only the reply pipe: the zygote's other fds (the agent's socket,
+  // other executions' pipes) must not leak into targets.
+  if (reply_fd != 3) {
+    ::dup2(reply_fd, 3);
+    reply_fd = 3;
+  }
+  ::close_range(4, ~0U, 0);
+  ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
+  Supervisor(request, reply_fd).Run();
+}
+
+}  // namespace graphene

@@ -1,0 +1,122 @@
+// The Store: graphene's history in SQLite (schema/database.sql). The
+// coordinator writes campaigns and their results through it, and resumes
+// unfinished campaigns from it after a restart; the history commands read it.
+// Many processes may open the same database (WAL): one writes at a time and
+// readers never block it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "schema/execution.h"
+#include "store/sqlite.h"
+
+namespace graphene {
+
+// One row of `campaigns`. Times are UTC ISO-8601; `options_json` is a JSON
+// object; `status` is one of the kCampaign* names (schema/database.h).
+struct CampaignRecord {
+  uint64_t id = 0;
+  std::string created_at, finished_at, command, options_json, root, git_commit, status;
+  uint64_t seed = 0;
+  uint64_t total_jobs = 0;
+};
+
+// One stored execution, as ForEachExecution() hands it back.
+struct StoredExecution {
+  uint64_t job_index = 0;
+  std::string target;
+  std::string input;
+  uint32_t repeat = 0;
+  ExecutionResult result;   // campaign and index filled in from the row
+  std::string finished_at;  // when the result was stored
+};
+
+// Job indices [begin, end) of a campaign that have no stored result.
+struct JobRange {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  bool operator==(const JobRange&) const = default;
+};
+
+// Owns one connection to the database. Not thread-safe: use one Store per
+// thread. Failed calls leave the database as it was.
+class Store {
+ public:
+  // Opens or creates the database at `path`, creating parent folders, and
+  // brings an older schema up to date. Errors are one line naming the path,
+  // e.g. "cannot open database /x/y.db: unable to open database file"; a
+  // database from a newer graphene is refused, never modified.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Adds a campaign with status kCampaignRunning and returns its id. Ignores
+  // `campaign.id`, `finished_at` and `status`; sets `created_at` to now when
+  // empty. Empty `options_json` is stored as "{}", empty `git_commit` as NULL.
+  Result<uint64_t> CreateCampaign(const CampaignRecord& campaign);
+  // Records the targets of `campaign` in order (position = index in
+  // `targets`); an empty `expected` is stored as NULL. Call once per campaign.
+  Status AddCampaignTargets(uint64_t campaign, const std::vector<TargetInfo>& targets);
+  // Stores each job's result once, all in one transaction: a result whose
+  // (job.campaign, job.index) is already stored, or repeated within `batch`,
+  // is ignored. The job's campaign and index are authoritative over the
+  // result's. Returns how many results were newly stored.
+  Result<size_t> RecordResults(const std::vector<std::pair<Job, ExecutionResult>>& batch);
+  // Sets `campaign`'s status (a kCampaign* name) and its finished_at to now.
+  Status FinishCampaign(uint64_t campaign, std::string_view status);
+
+  Result<CampaignRecord> GetCampaign(uint64_t campaign);
+  // Campaigns with `status`, oldest first: with kCampaignRunning, those a
+  // restarted coordinator should resume.
+  Result<std::vector<CampaignRecord>> CampaignsWithStatus(std::string_view status);
+  // The targets recorded by AddCampaignTargets, in position order, with
+  // `ok` = true.
+  Result<std::vector<TargetInfo>> CampaignTargets(uint64_t campaign);
+
+  // How many results `campaign` has stored.
+  Result<uint64_t> CountResults(uint64_t campaign);
+  // The job indices in [0, `total`) that `campaign` has no result for, as
+  // ascending ranges, so a resumed campaign runs exactly those. Its size
+  // grows with the number of gaps, not of jobs.
+  Result<std::vector<JobRange>> MissingJobs(uint64_t campaign, uint64_t total);
+  // Calls `visit` for each of `campaign`'s executions in job index order,
+  // with its escapes and transients in the order they were recorded, reading
+  // one row at a time. `visit` must not call back into this Store.
+  Status ForEachExecution(uint64_t campaign,
+                          const std::function<void(const StoredExecution&)>& visit);
+
+ private:
+  Store(std::string path, Database db) : path_(std::move(path)), db_(std::move(db)) {}
+
+  Status PrepareStatements();
+  Status Fail(std::string_view doing, const Status& cause) const;
+  // Runs `write` in one transaction, committing when it succeeds.
+  Status InTransaction(const std::function<Status()>& write);
+  Result<int64_t> TargetId(std::string_view name);
+  Result<int64_t> InputId(std::string_view value);
+  Result<bool> StoreResult(const Job& job, const ExecutionResult& result, const std::string& now);
+  Status StoreEscapes(int64_t execution_id, const std::vector<Escape>& escapes, bool transient);
+
+  std::string path_;
+  Database db_;  // declared first so that it closes after the statements
+  // Cached statements for the write path (see PrepareStatements()).
+  Statement select_target_, insert_target_, select_input_, insert_input_, insert_execution_,
+      insert_escape_;
+  // Target name -> id: campaigns reuse a few targets for many executions.
+  // Cleared when a transaction fails, as its ids may have been rolled back.
+  std::map<std::string, int64_t, std::less<>> target_ids_;
+};
+
+}  // namespace graphene

@@ -1,0 +1,496 @@
+#include "store/store.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schema/database.h"
+#include "schema/names.h"
+#include "store/sqlite.h"
+#include "store/test_util.h"
+
+namespace graphene {
+namespace {
+
+using namespace std::string_literals;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+using Batch = std::vector<std::pair<Job, ExecutionResult>>;
+
+constexpr char kThreads[] = "fixtures/python/escape_threads.py:spawn_daemon_thread";
+constexpr char kSafe[] = "fixtures/python/safe.py:joins_its_thread";
+
+Job MakeJob(uint64_t campaign, uint64_t index, std::string target, std::string input,
+            uint32_t repeat = 0) {
+  Job job;
+  job.campaign = campaign;
+  job.index = index;
+  job.target = std::move(target);
+  job.input = std::move(input);
+  job.repeat = repeat;
+  return job;
+}
+
+Escape MakeThread(std::string name) {
+  Escape escape;
+  escape.kind = kKindThread;
+  escape.name = std::move(name);
+  escape.daemon = true;
+  escape.native_id = 4242;
+  escape.started_at = "fixtures/python/escape_threads.py:12";
+  escape.started_in = "spawn_daemon_thread";
+  escape.running = "worker";
+  return escape;
+}
+
+ExecutionResult MakeResult(bool escaped) {
+  ExecutionResult result;
+  result.status = kStatusOk;
+  result.escape_detected = escaped;
+  if (escaped) result.escapes.push_back(MakeThread("Thread-1 (worker)"));
+  result.duration_ms = 1.5;
+  result.agent = "host:1";
+  return result;
+}
+
+class StoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+  }
+
+  uint64_t NewCampaign(uint64_t total_jobs = 0) {
+    CampaignRecord campaign;
+    campaign.command = "graphene analyze";
+    campaign.total_jobs = total_jobs;
+    Result<uint64_t> id = store_->CreateCampaign(campaign);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  }
+
+  void Record(const Batch& batch, size_t expected_new) {
+    Result<size_t> stored = store_->RecordResults(batch);
+    ASSERT_TRUE(stored.ok()) << stored.status().message();
+    EXPECT_EQ(*stored, expected_new);
+  }
+
+  std::vector<StoredExecution> ReadAll(uint64_t campaign) {
+    std::vector<StoredExecution> all;
+    Status s =
+        store_->ForEachExecution(campaign, [&](const StoredExecution& e) { all.push_back(e); });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return all;
+  }
+
+  // A second, plain connection, as the sqlite3 shell or a reader would have.
+  Database RawConnection() {
+    Result<Database> db = Database::Open(path_);
+    EXPECT_TRUE(db.ok()) << db.status().message();
+    return std::move(*db);
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("results.db");
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, CampaignRoundTrips) {
+  CampaignRecord in;
+  in.id = 99;  // ignored
+  in.command = "graphene run-all --generate 50";
+  in.seed = std::numeric_limits<uint64_t>::max();  // beyond int64: must keep its bits
+  in.options_json = R"({"repeat":3})";
+  in.root = "/src/project";
+  in.git_commit = "0123abcd";
+  in.status = "done";  // ignored: a new campaign is running
+  in.total_jobs = 150;
+  Result<uint64_t> id = store_->CreateCampaign(in);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+
+  Result<CampaignRecord> out = store_->GetCampaign(*id);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->id, *id);
+  EXPECT_THAT(out->created_at,
+              MatchesRegex(R"(20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}\.[0-9]{3}Z)"));
+  EXPECT_EQ(out->finished_at, "");
+  EXPECT_EQ(out->command, in.command);
+  EXPECT_EQ(out->seed, in.seed);
+  EXPECT_EQ(out->options_json, in.options_json);
+  EXPECT_EQ(out->root, in.root);
+  EXPECT_EQ(out->git_commit, in.git_commit);
+  EXPECT_EQ(out->status, kCampaignRunning);
+  EXPECT_EQ(out->total_jobs, 150u);
+}
+
+TEST_F(StoreTest, CampaignDefaultsAndFinish) {
+  CampaignRecord in;
+  in.created_at = "2024-01-02T03:04:05.678Z";
+  uint64_t id = Value(store_->CreateCampaign(in));
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt(
+                fmt::format("SELECT git_commit IS NULL FROM campaigns WHERE id = {}", id))),
+            1);
+  EXPECT_EQ(store_->GetCampaign(id)->options_json, "{}");
+  EXPECT_EQ(store_->GetCampaign(id)->created_at, in.created_at);
+
+  ASSERT_TRUE(store_->FinishCampaign(id, kCampaignDone).ok());
+  Result<CampaignRecord> done = store_->GetCampaign(id);
+  EXPECT_EQ(done->status, kCampaignDone);
+  EXPECT_THAT(done->finished_at, StartsWith("20"));
+
+  Status bad = store_->FinishCampaign(id, "sleeping");
+  EXPECT_THAT(bad.message(), HasSubstr("CHECK constraint failed")) << "statuses are checked";
+  Status missing = store_->FinishCampaign(12345, kCampaignDone);
+  EXPECT_EQ(missing.message(), "finishing campaign 12345 in " + path_ + ": no such campaign");
+  Result<CampaignRecord> unknown = store_->GetCampaign(12345);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(),
+            "reading campaign 12345 in " + path_ + ": no such campaign");
+}
+
+TEST_F(StoreTest, CampaignsWithStatusListsOldestFirst) {
+  uint64_t a = NewCampaign(), b = NewCampaign(), c = NewCampaign();
+  ASSERT_TRUE(store_->FinishCampaign(b, kCampaignInterrupted).ok());
+  Result<std::vector<CampaignRecord>> running = store_->CampaignsWithStatus(kCampaignRunning);
+  ASSERT_TRUE(running.ok()) << running.status().message();
+  ASSERT_EQ(running->size(), 2u);
+  EXPECT_EQ((*running)[0].id, a);
+  EXPECT_EQ((*running)[1].id, c);
+}
+
+TEST_F(StoreTest, CampaignTargetsRoundTripInOrder) {
+  uint64_t campaign = NewCampaign();
+  TargetInfo escaping{kThreads,
+                      false,
+                      "",
+                      "fixtures/python/escape_threads.py",
+                      10,
+                      "ESCAPE",
+                      "starts a daemon thread"};
+  TargetInfo plain{kSafe, false, "", "fixtures/python/safe.py", 3, "", ""};
+  ASSERT_TRUE(store_->AddCampaignTargets(campaign, {escaping, plain, escaping}).ok());
+
+  Result<std::vector<TargetInfo>> targets = store_->CampaignTargets(campaign);
+  ASSERT_TRUE(targets.ok()) << targets.status().message();
+  ASSERT_EQ(targets->size(), 3u);
+  const TargetInfo& first = (*targets)[0];
+  EXPECT_EQ(first.spec, kThreads);
+  EXPECT_TRUE(first.ok);
+  EXPECT_EQ(first.file, escaping.file);
+  EXPECT_EQ(first.line, 10);
+  EXPECT_EQ(first.expected, kExpectEscape);
+  EXPECT_EQ(first.reason, escaping.reason);
+  EXPECT_EQ((*targets)[1].spec, kSafe);
+  EXPECT_EQ((*targets)[1].expected, "");
+  EXPECT_EQ((*targets)[2].spec, kThreads);
+
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM campaign_targets WHERE expected IS NULL")), 1);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM targets")), 2) << "targets are shared";
+}
+
+TEST_F(StoreTest, AddCampaignTargetsNeedsTheCampaign) {
+  Status s = store_->AddCampaignTargets(777, {TargetInfo{kSafe, true, "", "f.py", 1, "", ""}});
+  EXPECT_EQ(s.message(),
+            "adding targets to campaign 777 in " + path_ + ": FOREIGN KEY constraint failed");
+}
+
+TEST_F(StoreTest, ResultsRoundTripWithEscapesAndTransients) {
+  uint64_t campaign = NewCampaign(5);
+  const std::vector<std::string> inputs = {"hello", "a\0b\0"s, "", "héllo ✓ 🧵",
+                                           "\xff\xfe\x80"s};
+  Batch batch;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    batch.emplace_back(MakeJob(campaign, i, kThreads, inputs[i], i % 2), MakeResult(i % 2 == 0));
+  }
+  ExecutionResult& rich = batch[0].second;
+  rich.status = kStatusException;
+  rich.error = "ValueError: boom";
+  rich.output = "line 1\nline\0 2"s;
+  rich.duration_ms = 101.25;
+  Escape process;
+  process.kind = kKindProcess;
+  process.name = "Process-1";
+  process.pid = 31337;  // native_id stays null
+  process.running = "python -c 'sleep'";
+  rich.escapes.push_back(process);
+  rich.transient.push_back(MakeThread("Thread-2 (short)"));
+  Record(batch, inputs.size());
+
+  std::vector<StoredExecution> all = ReadAll(campaign);
+  ASSERT_EQ(all.size(), inputs.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(all[i].job_index, i);
+    EXPECT_EQ(all[i].target, kThreads);
+    EXPECT_EQ(all[i].input, inputs[i]);
+    EXPECT_EQ(all[i].repeat, i % 2);
+    EXPECT_EQ(all[i].result.campaign, campaign);
+    EXPECT_EQ(all[i].result.index, i);
+    EXPECT_EQ(all[i].result.escape_detected, i % 2 == 0);
+    EXPECT_EQ(all[i].result.agent, "host:1");
+    EXPECT_THAT(all[i].finished_at, StartsWith("20"));
+  }
+  const ExecutionResult& back = all[0].result;
+  EXPECT_EQ(back.status, kStatusException);
+  EXPECT_EQ(back.error, rich.error);
+  EXPECT_EQ(back.output, rich.output);
+  EXPECT_DOUBLE_EQ(back.duration_ms, 101.25);
+  ASSERT_EQ(back.escapes.size(), 2u);
+  EXPECT_EQ(back.escapes[0].name, "Thread-1 (worker)");
+  EXPECT_TRUE(back.escapes[0].daemon);
+  EXPECT_EQ(back.escapes[0].pid, std::nullopt);
+  EXPECT_EQ(back.escapes[0].native_id, 4242);
+  EXPECT_EQ(back.escapes[0].started_at, "fixtures/python/escape_threads.py:12");
+  EXPECT_EQ(back.escapes[0].started_in, "spawn_daemon_thread");
+  EXPECT_EQ(back.escapes[0].running, "worker");
+  EXPECT_EQ(back.escapes[1].kind, kKindProcess);
+  EXPECT_FALSE(back.escapes[1].daemon);
+  EXPECT_EQ(back.escapes[1].pid, 31337);
+  EXPECT_EQ(back.escapes[1].native_id, std::nullopt);
+  ASSERT_EQ(back.transient.size(), 1u);
+  EXPECT_EQ(back.transient[0].name, "Thread-2 (short)");
+  EXPECT_TRUE(all[1].result.escapes.empty());
+  EXPECT_TRUE(all[1].result.transient.empty());
+
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT typeof(value) = 'blob' FROM inputs WHERE id = 1")), 1);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM inputs")), 5) << "empty input is its own row";
+}
+
+TEST_F(StoreTest, DuplicateResultsAreIgnoredAndCounted) {
+  uint64_t campaign = NewCampaign(4);
+  Record({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)},
+          {MakeJob(campaign, 1, kThreads, "a", 1), MakeResult(true)}},
+         2);
+  ExecutionResult rerun = MakeResult(false);
+  rerun.agent = "other:2";
+  Record({{MakeJob(campaign, 1, kThreads, "a", 1), rerun},  // stored before
+          {MakeJob(campaign, 2, kThreads, "b"), MakeResult(true)},
+          {MakeJob(campaign, 2, kThreads, "b"), rerun}},  // twice in one batch
+         1);
+  EXPECT_EQ(Value(store_->CountResults(campaign)), 3u);
+
+  std::vector<StoredExecution> all = ReadAll(campaign);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1].result.agent, "host:1") << "the first result stays";
+  EXPECT_EQ(all[2].result.agent, "host:1");
+  EXPECT_EQ(all[1].result.escapes.size(), 1u) << "a duplicate adds no escapes";
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM escapes")), 3);
+
+  uint64_t other = NewCampaign();
+  Record({{MakeJob(other, 0, kThreads, "a"), MakeResult(true)}}, 1);  // same index, new campaign
+}
+
+TEST_F(StoreTest, FailedBatchStoresNothingAndLaterBatchesWork) {
+  uint64_t campaign = NewCampaign(2);
+  Result<size_t> stored =
+      store_->RecordResults({{MakeJob(campaign, 0, "brand/new.py:target", "x"), MakeResult(true)},
+                             {MakeJob(424242, 0, kThreads, "y"), MakeResult(false)}});
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.status().message(), "storing results in " + path_ +
+                                           ": job 0 of campaign 424242: FOREIGN KEY constraint "
+                                           "failed");
+  EXPECT_EQ(Value(store_->CountResults(campaign)), 0u);
+  // The target row of the failed batch was rolled back; the store must not
+  // keep using its id.
+  Record({{MakeJob(campaign, 0, "brand/new.py:target", "x"), MakeResult(true)}}, 1);
+  std::vector<StoredExecution> all = ReadAll(campaign);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].target, "brand/new.py:target");
+}
+
+TEST_F(StoreTest, MissingJobsListsGapsForResuming) {
+  uint64_t campaign = NewCampaign(10);
+  Result<std::vector<JobRange>> none_stored = store_->MissingJobs(campaign, 10);
+  ASSERT_TRUE(none_stored.ok()) << none_stored.status().message();
+  EXPECT_THAT(*none_stored, ElementsAre(JobRange{0, 10}));
+
+  Batch batch;
+  for (uint64_t index : {0, 1, 4, 6, 9}) {
+    batch.emplace_back(MakeJob(campaign, index, kThreads, "in"), MakeResult(false));
+  }
+  Record(batch, 5);
+  EXPECT_EQ(Value(store_->CountResults(campaign)), 5u);
+  EXPECT_THAT(Value(store_->MissingJobs(campaign, 10)),
+              ElementsAre(JobRange{2, 4}, JobRange{5, 6}, JobRange{7, 9}));
+  EXPECT_THAT(Value(store_->MissingJobs(campaign, 12)),
+              ElementsAre(JobRange{2, 4}, JobRange{5, 6}, JobRange{7, 9}, JobRange{10, 12}));
+  EXPECT_THAT(Value(store_->MissingJobs(campaign, 2)), ElementsAre());
+  EXPECT_EQ(Value(store_->CountResults(NewCampaign())), 0u);
+}
+
+TEST_F(StoreTest, ViewsCountExecutionsEscapesAndRates) {
+  uint64_t first = NewCampaign(), second = NewCampaign();
+  ASSERT_TRUE(store_
+                  ->AddCampaignTargets(first, {{kThreads, true, "", "t.py", 1, "ESCAPE", ""},
+                                               {kSafe, true, "", "s.py", 1, "", ""}})
+                  .ok());
+  // kThreads: input "a" escapes 1 of 2 times (flaky), "b" never (input-
+  // dependent overall); kSafe never escapes.
+  Record({{MakeJob(first, 0, kThreads, "a", 0), MakeResult(true)},
+          {MakeJob(first, 1, kThreads, "a", 1), MakeResult(false)},
+          {MakeJob(first, 2, kThreads, "b", 0), MakeResult(false)},
+          {MakeJob(first, 3, kSafe, "a", 0), MakeResult(false)},
+          {MakeJob(second, 0, kThreads, "b", 0), MakeResult(false)}},
+         5);
+  Database raw = RawConnection();
+  Result<Statement> target = raw.Prepare(
+      "SELECT campaigns, inputs, escaping_inputs, flaky_inputs, executions, escapes, escape_rate, "
+      "wilson_low, wilson_high FROM target_stats WHERE target = ?1");
+  ASSERT_TRUE(target.ok()) << target.status().message();
+  ASSERT_TRUE(Value(target->BindText(1, kThreads).Step()));
+  EXPECT_EQ(target->ColumnInt(0), 2);
+  EXPECT_EQ(target->ColumnInt(1), 2);
+  EXPECT_EQ(target->ColumnInt(2), 1);
+  EXPECT_EQ(target->ColumnInt(3), 1);
+  EXPECT_EQ(target->ColumnInt(4), 4);
+  EXPECT_EQ(target->ColumnInt(5), 1);
+  EXPECT_DOUBLE_EQ(target->ColumnDouble(6), 0.25);
+  EXPECT_NEAR(target->ColumnDouble(7), 0.0456, 1e-4);  // Wilson 95% for 1 of 4
+  EXPECT_NEAR(target->ColumnDouble(8), 0.6994, 1e-4);
+
+  Result<Statement> input = raw.Prepare(
+      "SELECT executions, escapes, escape_rate, wilson_low, wilson_high, flaky "
+      "FROM input_stats WHERE target = ?1 AND input = ?2");
+  ASSERT_TRUE(Value(input->BindText(1, kThreads).BindBlob(2, "a").Step()));
+  EXPECT_EQ(input->ColumnInt(0), 2);
+  EXPECT_EQ(input->ColumnInt(1), 1);
+  EXPECT_DOUBLE_EQ(input->ColumnDouble(2), 0.5);
+  EXPECT_NEAR(input->ColumnDouble(3), 0.0945, 1e-4);
+  EXPECT_NEAR(input->ColumnDouble(4), 0.9055, 1e-4);
+  EXPECT_EQ(input->ColumnInt(5), 1);
+  input->Reset();
+  ASSERT_TRUE(Value(input->BindText(1, kThreads).BindBlob(2, "b").Step()));
+  EXPECT_EQ(input->ColumnInt(0), 2);
+  EXPECT_EQ(input->ColumnInt(1), 0);
+  EXPECT_DOUBLE_EQ(input->ColumnDouble(3), 0.0);
+  EXPECT_EQ(input->ColumnInt(5), 0);
+
+  Result<Statement> per_campaign = raw.Prepare(
+      "SELECT campaign_id, target, expected, executions, escapes, escape_rate "
+      "FROM campaign_target_stats ORDER BY campaign_id, target");
+  std::vector<std::string> rows;
+  while (Value(per_campaign->Step())) {
+    rows.push_back(fmt::format("{} {} {} {}/{} {}", per_campaign->ColumnInt(0),
+                               per_campaign->ColumnText(1), per_campaign->ColumnText(2),
+                               per_campaign->ColumnInt(4), per_campaign->ColumnInt(3),
+                               per_campaign->ColumnDouble(5)));
+  }
+  EXPECT_THAT(rows, ElementsAre(fmt::format("{} {} ESCAPE 1/3 {}", first, kThreads, 1.0 / 3),
+                                fmt::format("{} {}  0/1 0", first, kSafe),
+                                fmt::format("{} {}  0/1 0", second, kThreads)));
+}
+
+TEST_F(StoreTest, UsesWalModeAndSchemaVersion) {
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryText("PRAGMA journal_mode")), "wal");
+  EXPECT_EQ(Value(raw.QueryInt("PRAGMA user_version")), kSchemaVersion);
+}
+
+TEST_F(StoreTest, ReopeningKeepsEverything) {
+  uint64_t campaign = NewCampaign(1);
+  Record({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)}}, 1);
+  store_.reset();
+  Result<std::unique_ptr<Store>> reopened = Store::Open(path_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_EQ((*reopened)->GetCampaign(campaign)->command, "graphene analyze");
+  EXPECT_EQ(Value((*reopened)->CountResults(campaign)), 1u);
+  Result<size_t> again =
+      (*reopened)->RecordResults({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(false)}});
+  EXPECT_EQ(*again, 0u) << "duplicates are caught across restarts";
+}
+
+TEST_F(StoreTest, TwoStoresShareOneDatabase) {
+  Result<std::unique_ptr<Store>> second = Store::Open(path_);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  uint64_t campaign = NewCampaign(2);
+  Record({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)}}, 1);
+  EXPECT_EQ(Value((*second)->CountResults(campaign)), 1u);
+  EXPECT_EQ(
+      Value((*second)->RecordResults({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)},
+                                      {MakeJob(campaign, 1, kThreads, "a"), MakeResult(true)}})),
+      1u);
+}
+
+TEST(StoreOpen, RefusesNewerSchema) {
+  TempDir dir;
+  const std::string path = dir.File("new.db");
+  ASSERT_TRUE(Store::Open(path).ok());
+  {
+    Result<Database> raw = Database::Open(path);
+    ASSERT_TRUE(raw->Exec("PRAGMA user_version = 7").ok());
+  }
+  Result<std::unique_ptr<Store>> store = Store::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(),
+            "cannot open database " + path +
+                ": database schema version 7 is newer than this graphene (1); upgrade graphene");
+}
+
+TEST(StoreOpen, CreatesParentFolders) {
+  TempDir dir;
+  const std::string path = dir.File("a/b/c/results.db");
+  Result<std::unique_ptr<Store>> store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ((*store)->path(), path);
+  EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+TEST(StoreOpen, UnwritablePathsAreErrors) {
+  TempDir dir;
+  const std::string file = dir.File("plain");
+  std::ofstream(file) << "not a folder";
+  for (const std::string& path :
+       {std::string("/proc/graphene.db"), file + "/results.db", file, dir.File("")}) {
+    SCOPED_TRACE(path);
+    Result<std::unique_ptr<Store>> store = Store::Open(path);
+    ASSERT_FALSE(store.ok());
+    EXPECT_THAT(store.status().message(), StartsWith("cannot open database " + path + ": "));
+    EXPECT_EQ(store.status().message().find('\n'), std::string::npos) << "one line";
+  }
+}
+
+TEST(StoreOpen, NeverOverwritesOtherFiles) {
+  TempDir dir;
+  for (const std::string& content : {"x"s, "print('hello')\n"s, std::string(5000, 'z')}) {
+    const std::string path = dir.File("precious");
+    std::ofstream(path) << content;
+    Result<std::unique_ptr<Store>> store = Store::Open(path);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().message(),
+              "cannot open database " + path + ": file is not a database");
+    std::ifstream in(path);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), content);
+  }
+}
+
+TEST(StoreOpen, RefusesForeignSqliteFile) {
+  TempDir dir;
+  const std::string path = dir.File("other.db");
+  {
+    Result<Database> raw = Database::Open(path);
+    ASSERT_TRUE(raw->Exec("CREATE TABLE mine (x)").ok());
+  }
+  Result<std::unique_ptr<Store>> store = Store::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr("not a graphene database"));
+}
+
+}  // namespace
+}  // namespace graphene
