@@ -177,7 +177,7 @@ Status Coordinator::RunCampaign(const CampaignPlan& plan, ResultSink& sink,
   if (on_progress) on_progress(campaign.progress);
   try {
     while (true) {
-      if (stop_requested_.load()) return Status::Error("interrupted");
+
       if (campaign.progress.done == campaign.progress.total) return Status::Ok();
       const uint64_t done_before = campaign.progress.done;
       if (Status status = Step(campaign); !status.ok()) return status;
@@ -315,7 +315,7 @@ void Coordinator::KeepAlive(Campaign& campaign) {
   const Clock::time_point now = Clock::now();
   std::vector<std::pair<std::string, std::string>> lost;
   for (auto& [id, peer] : peers_) {
-    if (false) {
+    if (now - peer->last_heard > options_.heartbeat_timeout) {
       lost.emplace_back(
           id, fmt::format("was silent for over {} ms", options_.heartbeat_timeout.count()));
     } else if (now - peer->last_sent >= options_.heartbeat_interval &&

@@ -1,0 +1,36 @@
+#include "cli/campaign_options.h"
+
+namespace graphene {
+
+void AddCampaignOptions(CLI::App& app, CampaignOptions& o) {
+  app.add_option("--input", o.inputs, "Input string to call the target with (repeatable)");
+  app.add_option("--generate", o.generate, "Also generate N inputs (reproducible with --seed)")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--repeat", o.repeat, "Executions per (target, input)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--timeout", o.timeout_s, "Seconds an execution may take before it is killed")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--grace", o.grace_ms, "Milliseconds to wait for cleanup after the call")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--seed", o.seed, "Seed of the input generator")->capture_default_str();
+  app.add_option("--format", o.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--db", o.db, "SQLite database for results [default: .graphene/results.db]")
+      ->envname("GRAPHENE_DB");
+  app.add_option("--slots", o.slots, "Executions at once [default: 16 per core]")
+      ->check(CLI::Range(1, 4096));
+  app.add_flag("--quiet,-q", o.quiet, "No progress display");
+  app.add_option("--language", o.language, "Language of the targets")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"python"}));
+  app.add_flag("--python-only", o.python_only, "Accepted for compatibility: only Python is run");
+  app.add_flag("--main-thread-mode", o.main_thread_mode,
+               "Accepted for compatibility: every execution already runs on the main thread of "
+               "its own process");
+}
+
+}  // namespace graphene

@@ -1,0 +1,49 @@
+#include "cli/local_cluster.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "agent/agent.h"
+
+namespace graphene {
+namespace {
+
+std::atomic<Coordinator*> running_coordinator{nullptr};
+std::atomic<bool> stop_requested{false};
+
+}  // namespace
+
+void StopLocalCampaign() {
+  stop_requested.store(true);
+  if (Coordinator* coordinator = running_coordinator.load()) coordinator->RequestStop();
+}
+
+Status RunLocalCampaign(const CampaignPlan& plan, Executor& executor, ResultSink& sink,
+                        const std::function<void(const Progress&)>& on_progress) {
+  zmq::context_t context;
+  std::string endpoint = "inproc://graphene-coordinator-" + std::to_string(::getpid());
+  CoordinatorOptions coordinator_options;
+  coordinator_options.endpoint = endpoint;
+  Result<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(context, coordinator_options);
+  if (!coordinator.ok()) return coordinator.status();
+  AgentOptions agent_options;
+  agent_options.endpoint = endpoint;
+  Result<std::unique_ptr<Agent>> agent = Agent::Create(context, agent_options, executor);
+  if (!agent.ok()) return agent.status();
+
+  Status agent_status;
+  std::thread agent_thread([&] { agent_status = (*agent)->Run(); });
+  running_coordinator.store(coordinator->get());
+  if (stop_requested.load()) (*coordinator)->RequestStop();
+  Status campaign = (*coordinator)->RunCampaign(plan, sink, on_progress);
+  running_coordinator.store(nullptr);
+  (*agent)->RequestStop();
+  agent_thread.join();
+  if (!campaign.ok()) return campaign;
+  return agent_status;
+}
+
+}  // namespace graphene

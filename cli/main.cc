@@ -1,0 +1,114 @@
+// graphene's command line. One binary: `analyze` (the default when the first
+// argument is a target), `run-all` (also spelled `--run-all`), and the hidden
+// `__zygote` mode in which the sandbox re-executes this binary.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <string>
+#include <vector>
+
+#include "agent/zygote.h"
+#include "cli/campaign_command.h"
+#include "cli/exit_codes.h"
+#include "cli/local_cluster.h"
+
+namespace graphene {
+namespace {
+
+const std::vector<std::string> kSubcommands = {"analyze", "run-all"};
+
+bool IsSubcommand(const std::string& word) {
+  return std::find(kSubcommands.begin(), kSubcommands.end(), word) != kSubcommands.end();
+}
+
+// Accepts the seed document's spellings: `graphene MODULE:FUNC ...` means
+// `graphene analyze MODULE:FUNC ...`, and `--run-all` anywhere means the
+// `run-all` subcommand.
+std::vector<std::string> NormalizeArguments(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto run_all = std::find(args.begin(), args.end(), "--run-all");
+  if (run_all != args.end()) {
+    args.erase(run_all);
+    args.insert(args.begin(), "run-all");
+  } else if (!args.empty() && !args[0].empty() && args[0][0] != '-' && !IsSubcommand(args[0])) {
+    args.insert(args.begin(), "analyze");
+  }
+  return args;
+}
+
+void OnStopSignal(int) { StopLocalCampaign(); }
+
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string JoinCommandLine(int argc, char** argv) {
+  std::string line = "graphene";
+  for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
+  return line;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"graphene: finds threads, processes and other concurrent work that Python "
+               "functions leave running.",
+               "graphene"};
+  app.set_version_flag("--version", std::string(GRAPHENE_VERSION));
+  app.require_subcommand(1);
+
+  CampaignOptions analyze_options;
+  CLI::App* analyze = app.add_subcommand(
+      "analyze", "Run one or more targets with inputs and report what they leave running");
+  analyze->add_option("target", analyze_options.targets,
+                      "MODULE:FUNCTION or FILE.py:FUNCTION");
+  analyze->add_option("--target", analyze_options.targets, "Same as the positional TARGET");
+  AddCampaignOptions(*analyze, analyze_options);
+
+  CampaignOptions run_all_options;
+  CLI::App* run_all = app.add_subcommand(
+      "run-all", "Discover every public function in the test folder's .py files and analyze them");
+  run_all->add_option("--test-dir", run_all_options.test_dir, "Folder to discover targets in")
+      ->capture_default_str();
+  AddCampaignOptions(*run_all, run_all_options);
+
+  std::vector<std::string> args = NormalizeArguments(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "graphene: {} (see graphene --help)\n", e.what());
+    return kExitUsage;
+  }
+  InstallStopHandlers();
+  std::string command_line = JoinCommandLine(argc, argv);
+  if (analyze->parsed()) {
+    if (analyze_options.targets.empty()) {
+      fmt::print(stderr, "graphene: analyze needs a TARGET (MODULE:FUNCTION or FILE.py:FUNCTION)\n");
+      return kExitUsage;
+    }
+    return RunCampaignCommand(analyze_options, false, command_line);
+  }
+  return RunCampaignCommand(run_all_options, true, command_line);
+}
+
+}  // namespace
+}  // namespace graphene
+
+int main(int argc, char** argv) {
+  // The sandbox re-executes this binary as its zygote: decide that before
+  // anything else runs, so the zygote starts with no threads.
+  if (argc == 2 && std::string(argv[1]) == graphene::kZygoteCommand) {
+    return graphene::RunZygote(graphene::kZygoteSocketFd);
+  }
+  return graphene::Main(argc, argv);
+}
