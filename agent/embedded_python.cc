@@ -17,6 +17,8 @@ constexpr const char* kWarmModules[] = {
     "threading",  "multiprocessing", "multiprocessing.pool", "concurrent.futures",
     "subprocess", "asyncio",         "queue",                "signal",
     "traceback",  "inspect",         "json",                 "socket",
+    "multiprocessing.resource_tracker", "multiprocessing.forkserver",
+    "multiprocessing.popen_fork", "multiprocessing.popen_spawn_posix",
 };
 
 Status InitializeInterpreter() {
@@ -62,6 +64,9 @@ Status StartEmbeddedPython() {
     py::module_::import("sys").attr("argv") = py::list(py::make_tuple(""));
     for (const char* name : kWarmModules) py::module_::import(name);
     LoadRuntime();
+    // Keep the warm objects out of every child's garbage collections, which
+    // would otherwise touch (and so copy) most of the zygote's pages.
+    py::module_::import("gc").attr("freeze")();
   } catch (const std::exception& e) {
     return Status::Error(fmt::format("warming the embedded Python failed: {}", e.what()));
   }

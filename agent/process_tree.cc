@@ -1,22 +1,31 @@
 #include "agent/process_tree.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
 namespace graphene {
 namespace {
 
+// Reads up to `limit` bytes of a /proc file, growing the buffer only as
+// needed: most of these files are a few bytes long.
 std::string ReadSmallFile(const std::string& path, size_t limit = 4096) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::string data(limit, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(limit));
-  data.resize(static_cast<size_t>(in.gcount()));
+  std::string data;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return data;
+  char chunk[4096];
+  while (data.size() < limit) {
+    ssize_t n = ::read(fd, chunk, std::min(sizeof(chunk), limit - data.size()));
+    if (n <= 0) break;
+    data.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
   return data;
 }
 

@@ -57,10 +57,13 @@ LiveSet Runner::LiveNow() {
   for (int64_t tid : ListOsThreadIds()) {
     if (tid != self_) live.threads.insert(tid);
   }
-  for (py::handle pid : runtime_.attr("infrastructure_pids")()) {
-    infrastructure_.insert(pid.cast<int64_t>());
+  std::vector<pid_t> descendants = DescendantPids(context_.supervisor);
+  if (descendants.size() > 1) {  // more than ourselves: ask multiprocessing about its helpers
+    for (py::handle pid : runtime_.attr("infrastructure_pids")()) {
+      infrastructure_.insert(pid.cast<int64_t>());
+    }
   }
-  for (pid_t pid : DescendantPids(context_.supervisor)) {
+  for (pid_t pid : descendants) {
     if (pid == self_ || infrastructure_.count(pid)) continue;
     if (!ReadProcess(pid).zombie()) live.processes.insert(pid);
   }

@@ -110,7 +110,6 @@ void Supervisor::ForkRunner() {
   ::fcntl(registry_fd_.get(), F_SETFL, O_APPEND);
   int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-  PyOS_BeforeFork();
   runner_ = ::fork();
   if (runner_ == 0) {
     PyOS_AfterFork_Child();
@@ -124,7 +123,6 @@ void Supervisor::ForkRunner() {
     ::signal(SIGTERM, SIG_DFL);
     RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(), registry_fd_.get()});
   }
-  PyOS_AfterFork_Parent();
   ::close(dev_null);
   if (runner_ < 0) {
     fmt::print(stderr, "graphene supervisor: {}\n", ErrnoMessage("forking the runner"));

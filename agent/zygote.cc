@@ -1,6 +1,5 @@
 #include "agent/zygote.h"
 
-#include <Python.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -70,14 +69,14 @@ void Zygote::Start(const SandboxRequest& request) {
     return;
   }
   UniqueFd read_end(fds[0]), write_end(fds[1]);
-  PyOS_BeforeFork();
+  // The supervisor runs no Python, so it skips CPython's fork hooks: the
+  // runner it forks re-initialises the interpreter state it inherits, which
+  // is consistent because this thread holds the GIL and is not importing.
   pid_t pid = ::fork();
   if (pid == 0) {
-    PyOS_AfterFork_Child();
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     RunSupervisor(request, write_end.release());
   }
-  PyOS_AfterFork_Parent();
   if (pid < 0) {
     Send(ErrorReply(request.id, request.job, ErrnoMessage("sandbox: forking an execution")));
     return;

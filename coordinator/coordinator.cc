@@ -177,7 +177,7 @@ Status Coordinator::RunCampaign(const CampaignPlan& plan, ResultSink& sink,
   if (on_progress) on_progress(campaign.progress);
   try {
     while (true) {
-
+      if (stop_requested_.load()) return Status::Error("interrupted");
       if (campaign.progress.done == campaign.progress.total) return Status::Ok();
       const uint64_t done_before = campaign.progress.done;
       if (Status status = Step(campaign); !status.ok()) return status;

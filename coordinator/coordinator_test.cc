@@ -233,6 +233,29 @@ bool Eventually(Condition condition, seconds limit = seconds{20}) {
   return true;
 }
 
+// Runs a campaign on its own thread. Leaving scope early (a failed ASSERT)
+// stops and joins it, so a failing test fails instead of aborting.
+class CampaignThread {
+ public:
+  CampaignThread(Fixture& fixture, const CampaignPlan& plan, CollectingSink& sink)
+      : coordinator_(*fixture.coordinator),
+        thread_([this, &fixture, &plan, &sink] { status_ = fixture.Run(plan, sink); }) {}
+  ~CampaignThread() {
+    if (!thread_.joinable()) return;
+    coordinator_.RequestStop();
+    thread_.join();
+  }
+  Status Wait() {
+    thread_.join();
+    return status_;
+  }
+
+ private:
+  Coordinator& coordinator_;
+  Status status_;
+  std::thread thread_;
+};
+
 CoordinatorOptions ShortLeases() {
   CoordinatorOptions options;
   options.heartbeat_interval = milliseconds{50};
@@ -327,8 +350,7 @@ TEST_P(VanishingAgentTest, ItsJobsAreRerunElsewhere) {
   Fixture fixture(ShortLeases());
   const CampaignPlan plan = Plan(3, 2, 100, 3);
   CollectingSink sink;
-  Status status;
-  std::thread coordinator([&] { status = fixture.Run(plan, sink); });
+  CampaignThread campaign(fixture, plan, sink);
 
   RawPeer zombie(fixture.context, fixture.endpoint);
   zombie.Send(Hello{.agent = "zombie", .slots = 16});
@@ -356,7 +378,7 @@ TEST_P(VanishingAgentTest, ItsJobsAreRerunElsewhere) {
     ASSERT_TRUE(told.ok()) << told.status().message();
     EXPECT_TRUE(std::holds_alternative<Bye>(*told)) << MessageName(*told);
   }
-  coordinator.join();
+  const Status status = campaign.Wait();
   ASSERT_TRUE(status.ok()) << status.message();
   ExpectEveryJobOnce(plan, sink);
   for (uint64_t index : taken) EXPECT_EQ(sink.results.at(index).second.agent, "survivor");
@@ -382,8 +404,7 @@ TEST(CoordinatorTest, MisbehavingPeersAreDroppedAndTheCampaignCompletes) {
   Fixture fixture(ShortLeases());
   const CampaignPlan plan = Plan(9, 2, 50, 2);
   CollectingSink sink;
-  Status status;
-  std::thread coordinator([&] { status = fixture.Run(plan, sink); });
+  CampaignThread campaign(fixture, plan, sink);
 
   RawPeer rogue(fixture.context, fixture.endpoint);
   rogue.SendBytes("garbage");
@@ -407,6 +428,11 @@ TEST(CoordinatorTest, MisbehavingPeersAreDroppedAndTheCampaignCompletes) {
   Result<Message> reply = rogue.Next();
   ASSERT_TRUE(reply.ok()) << reply.status().message();
   ASSERT_TRUE(std::holds_alternative<JobBatch>(*reply));
+  // A result for the job it does hold, but stamped with another campaign.
+  const uint64_t leased = std::get<JobBatch>(*reply).jobs.at(0).index;
+  ExecutionResult stale = FakeResult(plan, leased, "rogue");
+  stale.campaign = plan.campaign + 1;
+  rogue.Send(ResultBatch{.results = {stale}});
   rogue.Send(Bye{.reason = "done forging"});
 
   // A peer that never said hello is told to.
@@ -417,7 +443,7 @@ TEST(CoordinatorTest, MisbehavingPeersAreDroppedAndTheCampaignCompletes) {
   EXPECT_TRUE(std::holds_alternative<Bye>(*told));
 
   AgentThread agent(fixture.context, fixture.endpoint, "honest");
-  coordinator.join();
+  const Status status = campaign.Wait();
   ASSERT_TRUE(status.ok()) << status.message();
   ExpectEveryJobOnce(plan, sink);
   for (const auto& [index, delivered] : sink.results) {
@@ -432,8 +458,7 @@ TEST(CoordinatorTest, AgentForgottenForSilenceComesBackAndEveryJobIsDoneOnce) {
   Fixture fixture(options);
   const CampaignPlan plan = Plan(4, 2, 50, 3);
   CollectingSink sink;
-  Status status;
-  std::thread coordinator([&] { status = fixture.Run(plan, sink); });
+  CampaignThread campaign(fixture, plan, sink);
 
   // Silent for longer than the coordinator's timeout while its jobs run, so
   // it is forgotten each time; its results draw a Bye and it says hello again.
@@ -443,7 +468,7 @@ TEST(CoordinatorTest, AgentForgottenForSilenceComesBackAndEveryJobIsDoneOnce) {
   // Three batches: it kept being served while flapping.
   EXPECT_TRUE(Eventually([&] { return slow.submitted() > 2 * slots; }));
   AgentThread fast(fixture.context, fixture.endpoint, "fast");
-  coordinator.join();
+  const Status status = campaign.Wait();
   ASSERT_TRUE(status.ok()) << status.message();
   ExpectEveryJobOnce(plan, sink);
   EXPECT_TRUE(slow.Stop().ok());
