@@ -82,21 +82,23 @@ std::string DescribeExit(int wait_status) {
 
 class Supervisor {
  public:
-  Supervisor(const SandboxRequest& request, int reply_fd)
-      : request_(request), reply_fd_(reply_fd) {}
-  [[noreturn]] void Run();
+  Supervisor(const SandboxRequest& request, int reply_fd, int signal_fd)
+      : request_(request), reply_fd_(reply_fd), signal_fd_(signal_fd) {}
+  // Runs the request and writes its reply; false if the reply could not be sent.
+  bool Run();
 
  private:
   void ForkRunner();
   void AwaitRunner();
   void HandleReport(const RunnerReport& report);
   void RecordAbnormalEnd(std::string_view status, const std::string& error);
-  [[noreturn]] void Finish();
+  bool Finish();
 
   SandboxRequest request_;
   int reply_fd_;
+  int signal_fd_;
   pid_t runner_ = 0;
-  UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_, signal_fd_;
+  UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_;
   OutputCapture output_;
   std::set<int64_t> baseline_pids_;
   bool done_ = false;
@@ -164,7 +166,7 @@ void Supervisor::AwaitRunner() {
     pollfd fds[4] = {{report_fd_.get(), POLLIN, 0},
                      {output_fd_.get(), POLLIN, 0},
                      {runner_pidfd_.get(), POLLIN, 0},
-                     {signal_fd_.get(), POLLIN, 0}};
+                     {signal_fd_, POLLIN, 0}};
     if (::poll(fds, 4, static_cast<int>(left)) < 0 && errno != EINTR) break;
     if (fds[3].revents) {  // the zygote is going away: leave nothing behind
       KillAllDescendants(kKillLimit);
@@ -210,7 +212,7 @@ void Supervisor::RecordAbnormalEnd(std::string_view status, const std::string& e
   result.escape_detected = !result.escapes.empty();
 }
 
-void Supervisor::Finish() {
+bool Supervisor::Finish() {
   size_t survivors = KillAllDescendants(kKillLimit);
   output_.Drain(output_fd_.get());
   reply_.id = request_.id;
@@ -222,35 +224,47 @@ void Supervisor::Finish() {
                       survivors);
     }
   }
-  Status sent = WriteFrame(reply_fd_, Pack(reply_));
-  ::_exit(sent.ok() ? 0 : 3);
+  return WriteFrame(reply_fd_, Pack(reply_)).ok();
 }
 
-void Supervisor::Run() {
-  // Orphans of the execution (double forks, setsid) are re-parented to us.
+bool Supervisor::Run() {
+  ForkRunner();
+  AwaitRunner();
+  return Finish();
+}
+
+}  // namespace
+
+void RunSupervisor(int request_fd, int reply_fd) {
+  // Keep only our two pipes: the zygote's other fds (the agent's socket,
+  // other slots' pipes) must not leak into targets.
+  ::dup2(request_fd, 3);
+  ::dup2(reply_fd, 4);
+  ::close_range(5, ~0U, 0);
+  request_fd = 3;
+  reply_fd = 4;
+  ::fcntl(request_fd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
+  // Orphans of an execution (double forks, setsid) are re-parented to us.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t term;
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);
   ::sigprocmask(SIG_BLOCK, &term, nullptr);
-  signal_fd_.reset(::signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK));
-  ForkRunner();
-  AwaitRunner();
-  Finish();
-}
-
-}  // namespace
-
-void RunSupervisor(const SandboxRequest& request, int reply_fd) {
-  // Keep only the reply pipe: the zygote's other fds (the agent's socket,
-  // other executions' pipes) must not leak into targets.
-  if (reply_fd != 3) {
-    ::dup2(reply_fd, 3);
-    reply_fd = 3;
+  UniqueFd signal_fd(::signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK));
+  while (true) {
+    pollfd fds[2] = {{request_fd, POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents) break;  // SIGTERM: the zygote is going away
+    if (!fds[0].revents) continue;
+    Result<std::optional<std::string>> frame = ReadFrame(request_fd);
+    if (!frame.ok() || !frame->has_value()) break;  // the zygote closed our slot
+    Result<SandboxRequest> request = Unpack<SandboxRequest>(**frame);
+    if (!request.ok()) break;
+    if (!Supervisor(*request, reply_fd, signal_fd.get()).Run()) break;
   }
-  ::close_range(4, ~0U, 0);
-  ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
-  Supervisor(request, reply_fd).Run();
+  KillAllDescendants(kKillLimit);
+  ::_exit(0);
 }
 
 }  // namespace graphene

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <map>
+#include <list>
 #include <vector>
 
 #include "agent/embedded_python.h"
@@ -23,12 +23,15 @@
 namespace graphene {
 namespace {
 
-struct Execution {
+// A supervisor process and the execution it is serving, if any.
+struct Slot {
+  pid_t pid = 0;
+  UniqueFd request_fd;  // ours to write
+  UniqueFd reply_fd;    // ours to read, non-blocking
+  FrameReader reader;
+  bool busy = false;
   uint64_t request_id = 0;
   Job job;
-  UniqueFd reply_fd;
-  FrameReader reader;
-  bool replied = false;
 };
 
 class Zygote {
@@ -38,7 +41,10 @@ class Zygote {
 
  private:
   void Start(const SandboxRequest& request);
-  void Forward(pid_t pid, Execution& execution, bool eof);
+  Slot* IdleSlot();
+  Slot* NewSlot();
+  void Forward(Slot& slot);
+  void Retire(Slot& slot);
   void Send(const SandboxReply& reply);
   void Flush();
   bool ReadRequests();
@@ -48,7 +54,7 @@ class Zygote {
   UniqueFd signal_fd_;
   FrameReader requests_;
   std::string outbox_;  // replies not yet written: the agent may be busy
-  std::map<pid_t, Execution> executions_;
+  std::list<Slot> slots_;
 };
 
 SandboxReply ErrorReply(uint64_t request_id, const Job& job, const std::string& error) {
@@ -62,47 +68,69 @@ SandboxReply ErrorReply(uint64_t request_id, const Job& job, const std::string& 
   return reply;
 }
 
-void Zygote::Start(const SandboxRequest& request) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    Send(ErrorReply(request.id, request.job, ErrnoMessage("sandbox: creating a pipe")));
-    return;
-  }
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
+Slot* Zygote::NewSlot() {
+  int requests[2], replies[2];
+  if (::pipe2(requests, O_CLOEXEC) != 0) return nullptr;
+  UniqueFd request_read(requests[0]), request_write(requests[1]);
+  if (::pipe2(replies, O_CLOEXEC) != 0) return nullptr;
+  UniqueFd reply_read(replies[0]), reply_write(replies[1]);
   // The supervisor runs no Python, so it skips CPython's fork hooks: the
-  // runner it forks re-initialises the interpreter state it inherits, which
+  // runners it forks re-initialise the interpreter state they inherit, which
   // is consistent because this thread holds the GIL and is not importing.
   pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    RunSupervisor(request, write_end.release());
+    RunSupervisor(request_read.get(), reply_write.get());
   }
-  if (pid < 0) {
-    Send(ErrorReply(request.id, request.job, ErrnoMessage("sandbox: forking an execution")));
-    return;
-  }
-  ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
-  Execution& execution = executions_[pid];
-  execution.request_id = request.id;
-  execution.job = request.job;
-  execution.reply_fd = std::move(read_end);
+  if (pid < 0) return nullptr;
+  ::fcntl(reply_read.get(), F_SETFL, O_NONBLOCK);
+  Slot& slot = slots_.emplace_back();
+  slot.pid = pid;
+  slot.request_fd = std::move(request_write);
+  slot.reply_fd = std::move(reply_read);
+  return &slot;
 }
 
-// Passes the supervisor's reply on; a supervisor that died without one still
-// yields a result, so no job is lost.
-void Zygote::Forward(pid_t pid, Execution& execution, bool eof) {
-  while (auto frame = execution.reader.Next()) {
-    AppendFrame(outbox_, *frame);
-    execution.replied = true;
+Slot* Zygote::IdleSlot() {
+  for (Slot& slot : slots_) {
+    if (!slot.busy) return &slot;
   }
-  if (!eof) return;
+  return NewSlot();
+}
+
+void Zygote::Start(const SandboxRequest& request) {
+  Slot* slot = IdleSlot();
+  if (slot == nullptr) {
+    Send(ErrorReply(request.id, request.job, ErrnoMessage("sandbox: starting a supervisor")));
+    return;
+  }
+  slot->busy = true;
+  slot->request_id = request.id;
+  slot->job = request.job;
+  if (!WriteFrame(slot->request_fd.get(), Pack(request)).ok()) Retire(*slot);
+}
+
+// Passes a supervisor's replies on; the slot is free again once it replied.
+void Zygote::Forward(Slot& slot) {
+  bool open = slot.reader.Fill(slot.reply_fd.get());
+  while (auto frame = slot.reader.Next()) {
+    AppendFrame(outbox_, *frame);
+    slot.busy = false;
+  }
+  if (!open || slot.reader.corrupt()) Retire(slot);
+}
+
+// Ends a slot whose supervisor died or broke; its execution still gets a
+// result, so no job is lost.
+void Zygote::Retire(Slot& slot) {
+  ::kill(slot.pid, SIGTERM);
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!execution.replied) {
-    Send(ErrorReply(execution.request_id, execution.job,
+  ::waitpid(slot.pid, &status, 0);
+  if (slot.busy) {
+    Send(ErrorReply(slot.request_id, slot.job,
                     fmt::format("sandbox supervisor died without a reply (status {})", status)));
   }
-  executions_.erase(pid);
+  slots_.remove_if([&](const Slot& s) { return &s == &slot; });
 }
 
 void Zygote::Send(const SandboxReply& reply) {
@@ -132,7 +160,10 @@ bool Zygote::ReadRequests() {
 }
 
 void Zygote::Shutdown() {
-  for (auto& [pid, execution] : executions_) ::kill(pid, SIGTERM);
+  for (Slot& slot : slots_) {
+    slot.request_fd.reset();
+    ::kill(slot.pid, SIGTERM);
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!ChildrenOf(::getpid()).empty() && std::chrono::steady_clock::now() < deadline) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -153,18 +184,15 @@ int Zygote::Run() {
   while (true) {
     std::vector<pollfd> fds = {{socket_fd_, static_cast<short>(POLLIN | (outbox_.empty() ? 0 : POLLOUT)), 0},
                                {signal_fd_.get(), POLLIN, 0}};
-    std::vector<pid_t> order;
-    for (auto& [pid, execution] : executions_) {
-      fds.push_back({execution.reply_fd.get(), POLLIN, 0});
-      order.push_back(pid);
+    std::vector<Slot*> order;
+    for (Slot& slot : slots_) {
+      fds.push_back({slot.reply_fd.get(), POLLIN, 0});
+      order.push_back(&slot);
     }
     if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
     if (fds[1].revents) break;
     for (size_t i = 0; i < order.size(); ++i) {
-      if (!fds[i + 2].revents) continue;
-      Execution& execution = executions_[order[i]];
-      bool open = execution.reader.Fill(execution.reply_fd.get());
-      Forward(order[i], execution, !open);
+      if (fds[i + 2].revents) Forward(*order[i]);
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (!ReadRequests()) break;
