@@ -251,6 +251,48 @@ def target(data):
   EXPECT_FALSE(r.escape_detected);
 }
 
+TEST_F(SandboxTest, TargetRunsAsItWouldWithoutGraphene) {
+  std::string target = WriteTarget("behaves", R"py(
+import multiprocessing, signal, threading
+def target(data):
+    assert threading.current_thread() is threading.main_thread(), "not on the main thread"
+    assert multiprocessing.get_start_method() == "fork", multiprocessing.get_start_method()
+    t = threading.Thread(target=lambda: None)
+    assert t.daemon is False, "threads must inherit daemon=False from the main thread"
+    signal.signal(signal.SIGUSR1, lambda *a: None)  # only allowed on the main thread
+)py");
+  ExecutionResult r = Run(target);
+  EXPECT_EQ(r.status, kStatusOk) << r.error;
+}
+
+TEST_F(SandboxTest, ThreadsStartedAtImportAreNotBlamedOnTheCall) {
+  std::string target = WriteTarget("import_thread", R"py(
+import threading, time
+_background = threading.Thread(target=time.sleep, args=(30,), daemon=True)
+_background.start()
+def target(data):
+    return data
+)py");
+  ExecutionResult r = Run(target);
+  EXPECT_EQ(r.status, kStatusOk) << r.error;
+  EXPECT_FALSE(r.escape_detected);
+  ExpectNothingLeft();
+}
+
+TEST_F(SandboxTest, LowLevelThreadsAreSeenAndAttributed) {
+  std::string target = WriteTarget("raw_thread", R"py(
+import _thread, time
+def target(data):
+    _thread.start_new_thread(time.sleep, (30,))
+    time.sleep(0.05)
+)py");
+  ExecutionResult r = Run(target);
+  ASSERT_EQ(r.escapes.size(), 1u);
+  EXPECT_EQ(r.escapes[0].kind, kKindThread);
+  EXPECT_NE(r.escapes[0].started_at.find("raw_thread.py:4"), std::string::npos)
+      << r.escapes[0].started_at;
+}
+
 }  // namespace
 }  // namespace graphene
 

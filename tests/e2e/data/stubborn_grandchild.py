@@ -5,7 +5,6 @@
 import os
 import shutil
 import signal
-import time
 
 
 def _become_stubborn_grandchild():
