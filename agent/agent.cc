@@ -6,6 +6,8 @@
 #include "agent/agent.h"
 
 #include <fmt/format.h>
+
+#include "base/log.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,7 +38,12 @@ constexpr size_t kMaxEscapesKept = 1000;
 
 template <typename... Args>
 void Log(fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "graphene agent: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  LogLine("agent", LogLevel::kWarning, fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
+  LogLine("agent", LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <typename... Fs>
@@ -164,7 +171,7 @@ void Agent::ReceiveAll() {
 void Agent::Handle(Message message) {
   last_heard_ = Clock::now();
   bool restart = !session_live_;
-  if (restart) Log("coordinator is back; saying hello again");
+  if (restart) LogInfo("coordinator is back; saying hello again");
   std::visit(Overloaded{
                  [&](JobBatch& batch) { TakeJobs(std::move(batch)); },
                  [&](Bye& bye) {

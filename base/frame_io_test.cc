@@ -38,7 +38,8 @@ TEST(FrameIo, RoundTripsFramesInOrder) {
 
 TEST(FrameIo, TornFrameIsAnError) {
   Pipe p;
-  ASSERT_EQ(::write(p.write_end.get(), "\x10\x00\x00\x00abc", 7), 7);
+  const std::string torn = std::string("\x10\x00\x00\x00", 4) + "abc";
+  ASSERT_EQ(::write(p.write_end.get(), torn.data(), torn.size()), 7);
   p.write_end.reset();
   EXPECT_FALSE(ReadFrame(p.read_end.get()).ok());
 }
@@ -51,7 +52,7 @@ TEST(FrameReader, YieldsFramesSplitAcrossReads) {
   EXPECT_TRUE(reader.Fill(p.read_end.get()));
   EXPECT_FALSE(reader.Next().has_value());
   EXPECT_TRUE(reader.HasPartial());
-  ASSERT_EQ(::write(p.write_end.get(), "\x00hello", 6), 6);
+  ASSERT_EQ(::write(p.write_end.get(), std::string("\0hello", 6).data(), 6), 6);
   EXPECT_TRUE(reader.Fill(p.read_end.get()));
   EXPECT_EQ(reader.Next().value_or(""), "hello");
   p.write_end.reset();

@@ -35,15 +35,20 @@ Status RunLocalCampaign(const CampaignPlan& plan, Executor& executor, ResultSink
   if (!agent.ok()) return agent.status();
 
   Status agent_status;
-  std::thread agent_thread([&] { agent_status = (*agent)->Run(); });
+  Coordinator* coordinator_ptr = coordinator->get();
+  std::thread agent_thread([&] {
+    agent_status = (*agent)->Run();
+    // With its only agent gone, the campaign could never finish.
+    if (!agent_status.ok()) coordinator_ptr->RequestStop();
+  });
   running_coordinator.store(coordinator->get());
   if (stop_requested.load()) (*coordinator)->RequestStop();
   Status campaign = (*coordinator)->RunCampaign(plan, sink, on_progress);
   running_coordinator.store(nullptr);
   (*agent)->RequestStop();
   agent_thread.join();
-  if (!campaign.ok()) return campaign;
-  return agent_status;
+  if (!agent_status.ok()) return Status::Error("the local agent failed: " + agent_status.message());
+  return campaign;
 }
 
 }  // namespace graphene

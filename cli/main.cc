@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/zygote.h"
+#include "base/log.h"
 #include "cli/campaign_command.h"
 #include "cli/exit_codes.h"
 #include "cli/local_cluster.h"
@@ -58,7 +59,9 @@ int Main(int argc, char** argv) {
                "functions leave running.",
                "graphene"};
   app.set_version_flag("--version", std::string(GRAPHENE_VERSION));
-  app.require_subcommand(1);
+  // At most one; none is reported below, after parsing, so that an unknown
+  // option alone ("graphene --frobnicate") is named as such.
+  app.require_subcommand(0, 1);
 
   CampaignOptions analyze_options;
   CLI::App* analyze = app.add_subcommand(
@@ -89,7 +92,12 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "graphene: {} (see graphene --help)\n", e.what());
     return kExitUsage;
   }
+  if (!analyze->parsed() && !run_all->parsed()) {
+    fmt::print(stderr, "graphene: a subcommand is required (see graphene --help)\n");
+    return kExitUsage;
+  }
   InstallStopHandlers();
+  SetMinLogLevel(LogLevel::kWarning);  // the embedded coordinator and agent are not news
   std::string command_line = JoinCommandLine(argc, argv);
   if (analyze->parsed()) {
     if (analyze_options.targets.empty()) {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <deque>
@@ -32,8 +34,12 @@ constexpr size_t kMaxAgentNameBytes = 128;
 
 template <typename... Args>
 void Log(fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "graphene coordinator: {}\n",
-             fmt::format(format, std::forward<Args>(args)...));
+  LogLine("coordinator", LogLevel::kWarning, fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
+  LogLine("coordinator", LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <typename... Fs>
@@ -233,7 +239,10 @@ void Coordinator::ReceiveAll(Campaign& campaign) {
 }
 
 void Coordinator::Handle(const std::string& id, Message message, Campaign& campaign) {
-  if (const Hello* hello = std::get_if<Hello>(&message)) return OnHello(id, *hello);
+  if (const Hello* hello = std::get_if<Hello>(&message)) {
+    OnHello(id, *hello);
+    return;
+  }
   auto it = peers_.find(id);
   if (it == peers_.end()) {
     if (std::holds_alternative<Bye>(message)) return;
@@ -271,7 +280,7 @@ void Coordinator::OnHello(const std::string& id, const Hello& hello) {
   peer.credit = 0;
   peer.last_heard = Clock::now();
   if (joined) peer.last_sent = peer.last_heard;
-  Log("agent {} {} with {} slots", peer.name, joined ? "joined" : "started a new session",
+  LogInfo("agent {} {} with {} slots", peer.name, joined ? "joined" : "started a new session",
       peer.slots);
 }
 

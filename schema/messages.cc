@@ -30,6 +30,9 @@ struct CodeOf<Heartbeat> : std::integral_constant<TypeCode, TypeCode::kHeartbeat
 template <>
 struct CodeOf<Bye> : std::integral_constant<TypeCode, TypeCode::kBye> {};
 
+// Deeper nesting than any message of ours has.
+constexpr size_t kMaxDecodeDepth = 32;
+
 template <typename T>
 Result<Message> As(const msgpack::object& body) {
   return Message(body.as<T>());
@@ -63,7 +66,17 @@ Result<Message> Decode(std::string_view bytes) {
     return Status::Error(fmt::format("message of {} bytes exceeds the limit", bytes.size()));
   }
   try {
-    msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
+    // Every element takes at least one byte, so no honest container claims
+    // more elements than the message has bytes; refusing such claims up front
+    // stops a 5-byte message from making msgpack allocate gigabytes.
+    const size_t n = bytes.size();
+    const msgpack::unpack_limit limit(n, n, n, n, n, kMaxDecodeDepth);
+    size_t consumed = 0;
+    msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), bytes.size(), consumed, nullptr, nullptr, limit);
+    if (consumed != bytes.size()) {
+      return Status::Error(fmt::format("{} stray bytes after the message", bytes.size() - consumed));
+    }
     const msgpack::object& root = handle.get();
     if (root.type != msgpack::type::ARRAY || root.via.array.size != 3) {
       return Status::Error("message is not a [version, type, body] array");
@@ -79,6 +92,9 @@ Result<Message> Decode(std::string_view bytes) {
     }
     if (parts[1].type != msgpack::type::POSITIVE_INTEGER) {
       return Status::Error("message type is not a number");
+    }
+    if (parts[1].via.u64 > UINT32_MAX) {
+      return Status::Error(fmt::format("unknown message type {}", parts[1].via.u64));
     }
     if (parts[2].type != msgpack::type::MAP) return Status::Error("message body is not a map");
     switch (static_cast<TypeCode>(parts[1].via.u64)) {

@@ -1,0 +1,128 @@
+// When graphene exits, nothing a target started is left running: not the
+// threads' processes, not multiprocessing children and pool workers, not the
+// sandbox's own zygote and supervisors, and not a grandchild that double
+// forked, left the session with setsid() and ignores SIGTERM.
+//
+// Three nets catch a leftover: this test process is made a child subreaper,
+// so every orphan of its graphene runs is re-parented to it and shows up as
+// its descendant; every process that inherited the test's environment marker
+// counts; and so does every new process whose command line looks like
+// graphene's sandbox or a target's worker and that runs in the source
+// folder, unless it carries another test's marker.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/e2e_test_base.h"
+#include "tests/e2e/process_table.h"
+
+namespace graphene::e2e {
+namespace {
+
+using nlohmann::json;
+using ::testing::SizeIs;
+
+// What the command line of graphene's sandbox or of a target's workers holds.
+const std::vector<std::string> kSuspectCommandLines = {
+    "__zygote", "multiprocessing", "fixtures/python", "tests/e2e/data", "graphene-e2e-stubborn"};
+
+bool LooksLikeGraphene(const ProcessEntry& entry) {
+  for (const std::string& word : kSuspectCommandLines) {
+    if (entry.cmdline.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class CleanupTest : public GrapheneE2eTest {
+ protected:
+  void SetUp() override {
+    GrapheneE2eTest::SetUp();
+    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "becoming a child subreaper";
+    before_ = SnapshotProcessIds();
+  }
+
+  void TearDown() override {
+    // Whatever a failed check found is killed, so that it does not outlive
+    // the test either.
+    for (const ProcessEntry& entry : LeftBehind()) ::kill(entry.pid, SIGKILL);
+    ReapOrphans();
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    GrapheneE2eTest::TearDown();
+  }
+
+  // Living processes that started after SetUp and belong to this test's
+  // graphene runs (see the file comment).
+  std::vector<ProcessEntry> LeftBehind() {
+    ReapOrphans();
+    std::set<pid_t> descendants;
+    for (pid_t pid : DescendantsOf(::getpid())) descendants.insert(pid);
+    std::vector<ProcessEntry> left;
+    for (const ProcessEntry& entry : ListProcesses()) {
+      if (entry.pid == ::getpid() || entry.state == 'Z') continue;  // a zombie runs nothing
+      if (before_.count({entry.pid, entry.start_time})) continue;
+      std::optional<std::string> marker = EnvironmentValue(entry, kRunMarkerVariable);
+      const bool ours = descendants.count(entry.pid) || marker == run_marker();
+      const bool suspect = LooksLikeGraphene(entry) && !marker.has_value() &&
+                           entry.cwd == std::filesystem::path(kSourceDir).string();
+      if (ours || suspect) left.push_back(entry);
+    }
+    return left;
+  }
+
+  void ExpectNothingLeft() {
+    const std::vector<ProcessEntry> left = LeftBehind();
+    EXPECT_TRUE(left.empty()) << "left running after graphene exited:\n" << DescribeProcesses(left);
+  }
+
+ private:
+  // Orphans re-parented to this process that have exited stay zombies until
+  // reaped. graphene itself was reaped by the runner before this is called.
+  static void ReapOrphans() {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+
+  std::set<ProcessId> before_;
+};
+
+TEST_F(CleanupTest, RunAllOverTheFixturesLeavesNothingRunning) {
+  const json report =
+      RunJson({"run-all", "--test-dir", "fixtures/python", "--repeat", "1", "--input", "a"});
+  ASSERT_TRUE(report.is_object());
+  // The check below means something only if processes did escape.
+  int process_escapes = 0;
+  for (const json& entry : report.at("targets")) {
+    for (const json& result : entry.at("results")) {
+      for (const json& escape : result.at("escapes")) {
+        process_escapes += escape.at("pid").is_number_integer();
+      }
+    }
+  }
+  EXPECT_GE(process_escapes, 5) << "the escape fixtures start processes and pool workers";
+  ExpectNothingLeft();
+}
+
+TEST_F(CleanupTest, ASetsidGrandchildIgnoringSigtermIsReportedAndKilled) {
+  const std::string target = "tests/e2e/data/stubborn_grandchild.py:fork_stubborn_grandchild";
+  const json report = RunJson({target, "--input", "a", "--repeat", "2"});
+  ASSERT_TRUE(report.is_object());
+  const json entry = FindTarget(report, target);
+  ASSERT_TRUE(entry.is_object());
+  EXPECT_EQ(entry.at("verdict"), "ESCAPE");
+  for (const json& result : entry.at("results")) {
+    ASSERT_THAT(result.at("escapes"), SizeIs(1)) << result.dump();
+    EXPECT_EQ(result.at("escapes")[0].at("kind"), "process");
+    EXPECT_TRUE(result.at("escapes")[0].at("pid").is_number_integer());
+  }
+  ExpectNothingLeft();
+}
+
+}  // namespace
+}  // namespace graphene::e2e
