@@ -152,10 +152,11 @@ Result<SandboxReply> Sandbox::Call(SandboxRequest request) {
   }
 }
 
-Result<std::vector<TargetInfo>> Sandbox::Describe(const std::vector<std::string>& specs,
-                                                  const std::string& root, uint32_t timeout_ms) {
+Result<std::vector<TargetInfo>> Sandbox::LoadTargets(std::string_view kind,
+                                                     const std::vector<std::string>& specs,
+                                                     const std::string& root, uint32_t timeout_ms) {
   SandboxRequest request;
-  request.kind = kRequestDescribe;
+  request.kind = kind;
   request.specs = specs;
   request.root = root;
   request.timeout_ms = timeout_ms;
@@ -165,17 +166,14 @@ Result<std::vector<TargetInfo>> Sandbox::Describe(const std::vector<std::string>
   return std::move(reply->targets);
 }
 
+Result<std::vector<TargetInfo>> Sandbox::Describe(const std::vector<std::string>& specs,
+                                                  const std::string& root, uint32_t timeout_ms) {
+  return LoadTargets(kRequestDescribe, specs, root, timeout_ms);
+}
+
 Result<std::vector<TargetInfo>> Sandbox::Discover(const std::vector<std::string>& paths,
                                                   const std::string& root, uint32_t timeout_ms) {
-  SandboxRequest request;
-  request.kind = kRequestDiscover;
-  request.specs = paths;
-  request.root = root;
-  request.timeout_ms = timeout_ms;
-  Result<SandboxReply> reply = Call(std::move(request));
-  if (!reply.ok()) return reply.status();
-  if (!reply->error.empty()) return Status::Error(reply->error);
-  return std::move(reply->targets);
+  return LoadTargets(kRequestDiscover, paths, root, timeout_ms);
 }
 
 }  // namespace graphene

@@ -53,6 +53,9 @@ class Sandbox : public Executor {
  private:
   Sandbox(const SandboxOptions& options, pid_t zygote, UniqueFd socket);
   Result<SandboxReply> Call(SandboxRequest request);
+  Result<std::vector<TargetInfo>> LoadTargets(std::string_view kind,
+                                              const std::vector<std::string>& specs,
+                                              const std::string& root, uint32_t timeout_ms);
   void FailAllInFlight(const std::string& why);
 
   SandboxOptions options_;
