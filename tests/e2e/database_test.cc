@@ -1,8 +1,6 @@
 // Results land in SQLite (schema/database.sql) and agree with the report:
 // one executions row per execution, one escapes row per escape, and a second
 // campaign adds to the history instead of replacing it.
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 

@@ -1,6 +1,5 @@
 // The `--format json` report is a contract (SPEC section 3): every field
 // named there, with its type, its allowed values and its arithmetic.
-#include <cmath>
 #include <filesystem>
 #include <set>
 #include <string>

@@ -47,9 +47,7 @@ std::vector<ProcessEntry> ListProcesses() {
     for (char& c : entry.cmdline) {
       if (c == '\0') c = ' ';
     }
-    entry.environ = ReadWholeFile(dir.path() / "environ");
-    std::error_code unreadable;
-    entry.cwd = fs::read_symlink(dir.path() / "cwd", unreadable).string();
+    entry.environment = ReadWholeFile(dir.path() / "environ");
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -82,7 +80,7 @@ std::vector<pid_t> DescendantsOf(pid_t root) {
 
 std::optional<std::string> EnvironmentValue(const ProcessEntry& entry, const std::string& name) {
   const std::string prefix = name + "=";
-  std::istringstream vars(entry.environ);
+  std::istringstream vars(entry.environment);
   for (std::string var; std::getline(vars, var, '\0');) {
     if (var.compare(0, prefix.size(), prefix) == 0) return var.substr(prefix.size());
   }

@@ -23,9 +23,8 @@ struct ProcessEntry {
   pid_t ppid = 0;
   char state = '?';  // R, S, D, Z, ... from /proc/PID/stat
   uint64_t start_time = 0;
-  std::string cmdline;  // arguments joined by spaces
-  std::string environ;  // NUL-separated NAME=value entries; empty if unreadable
-  std::string cwd;      // its working folder; empty if unreadable
+  std::string cmdline;      // arguments joined by spaces
+  std::string environment;  // NUL-separated NAME=value entries; empty if unreadable
 };
 
 // Every process in /proc right now. Processes that vanish while being read
