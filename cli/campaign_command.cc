@@ -54,8 +54,9 @@ std::vector<TargetInfo> ResolveTargets(Sandbox& sandbox, const CampaignOptions& 
                                        const std::string& root) {
   Result<std::vector<TargetInfo>> targets = Status::Ok();
   if (run_all) {
-    if (!fs::is_directory(fs::path(root) / o.test_dir)) {
-      throw CommandError{kExitUsage, fmt::format("test folder '{}' does not exist", o.test_dir)};
+    if (!fs::exists(fs::path(root) / o.test_dir)) {
+      throw CommandError{kExitUsage,
+                         fmt::format("test folder or file '{}' does not exist", o.test_dir)};
     }
     targets = sandbox.Discover({o.test_dir}, root, kLoadTimeoutMs);
   } else {
