@@ -320,6 +320,7 @@ def rate(n, seconds):
 def main():
     env = os.environ.get
     p = argparse.ArgumentParser(
+        prog="bench/executions_per_second.sh",
         description="Executions per second of graphene, side by side with a naive "
                     "fresh-python-per-execution baseline.")
     p.add_argument("--graphene", default=env("GRAPHENE_BIN", os.path.join(REPO, "build/graphene")),
