@@ -6,8 +6,6 @@
 #include "agent/agent.h"
 
 #include <fmt/format.h>
-
-#include "base/log.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,9 @@
 #include <iterator>
 #include <utility>
 #include <zmq_addon.hpp>
+
+#include "base/log.h"
+#include "base/overloaded.h"
 
 namespace graphene {
 namespace {
@@ -36,26 +37,7 @@ constexpr size_t kMaxTextBytes = 64 << 10;
 constexpr size_t kMaxFieldBytes = 4 << 10;
 constexpr size_t kMaxEscapesKept = 1000;
 
-template <typename... Args>
-void Log(fmt::format_string<Args...> format, Args&&... args) {
-  LogLine("agent", LogLevel::kWarning, fmt::format(format, std::forward<Args>(args)...));
-}
-
-template <typename... Args>
-void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
-  LogLine("agent", LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
-}
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-
-uint64_t WallMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr Logger kLog("agent");
 
 void Truncate(std::string& text, size_t limit) {
   if (text.size() > limit) text.resize(limit);
@@ -156,12 +138,12 @@ void Agent::ReceiveAll() {
       return;
     }
     if (frames.size() != 1) {
-      Log("dropping message from the coordinator: {} frames, expected 1", frames.size());
+      kLog.Warn("dropping message from the coordinator: {} frames, expected 1", frames.size());
       continue;
     }
     Result<Message> message = Decode(frames[0].to_string_view());
     if (!message.ok()) {
-      Log("dropping message from the coordinator: {}", message.status().message());
+      kLog.Warn("dropping message from the coordinator: {}", message.status().message());
       continue;
     }
     Handle(std::move(message).value());
@@ -171,17 +153,17 @@ void Agent::ReceiveAll() {
 void Agent::Handle(Message message) {
   last_heard_ = Clock::now();
   bool restart = !session_live_;
-  if (restart) LogInfo("coordinator is back; saying hello again");
+  if (restart) kLog.Info("coordinator is back; saying hello again");
   std::visit(Overloaded{
                  [&](JobBatch& batch) { TakeJobs(std::move(batch)); },
                  [&](Bye& bye) {
-                   Log("coordinator ended the session ({}); saying hello again", bye.reason);
+                   kLog.Warn("coordinator ended the session ({}); saying hello again", bye.reason);
                    restart = true;
                  },
                  [&](Heartbeat&) {},
                  [&](auto&) {
-                   Log("dropping {} from the coordinator: coordinators do not send it",
-                       MessageName(message));
+                   kLog.Warn("dropping {} from the coordinator: coordinators do not send it",
+                             MessageName(message));
                  },
              },
              message);
@@ -191,7 +173,7 @@ void Agent::Handle(Message message) {
 void Agent::TakeJobs(JobBatch batch) {
   const uint64_t count = batch.jobs.size();
   if (count > requested_) {
-    Log("got {} jobs for {} credit; the extra ones wait for free slots", count, requested_);
+    kLog.Warn("got {} jobs for {} credit; the extra ones wait for free slots", count, requested_);
   }
   requested_ -= std::min(requested_, count);
   for (Job& job : batch.jobs) backlog_.push_back(std::move(job));
@@ -263,12 +245,12 @@ void Agent::AskForWork() {
 void Agent::KeepAlive() {
   const Clock::time_point now = Clock::now();
   if (session_live_ && now - last_heard_ > options_.heartbeat_timeout) {
-    Log("coordinator silent for over {} ms; will say hello again when it answers",
-        options_.heartbeat_timeout.count());
+    kLog.Warn("coordinator silent for over {} ms; will say hello again when it answers",
+              options_.heartbeat_timeout.count());
     session_live_ = false;
   }
   if (outbox_.empty() && now - last_sent_ >= options_.heartbeat_interval) {
-    Queue(Heartbeat{.sent_ms = WallMs()});
+    Queue(HeartbeatNow());
   }
 }
 

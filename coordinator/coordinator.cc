@@ -6,8 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "base/log.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <deque>
@@ -16,6 +14,9 @@
 #include <unordered_set>
 #include <utility>
 #include <zmq_addon.hpp>
+
+#include "base/log.h"
+#include "base/overloaded.h"
 
 namespace graphene {
 namespace {
@@ -32,26 +33,7 @@ constexpr uint32_t kMaxSlotsPerAgent = 1u << 16;
 // Agent names are only for logs; a peer must not fill them with megabytes.
 constexpr size_t kMaxAgentNameBytes = 128;
 
-template <typename... Args>
-void Log(fmt::format_string<Args...> format, Args&&... args) {
-  LogLine("coordinator", LogLevel::kWarning, fmt::format(format, std::forward<Args>(args)...));
-}
-
-template <typename... Args>
-void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
-  LogLine("coordinator", LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
-}
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-
-uint64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr Logger kLog("coordinator");
 
 // Waits up to `timeout` for `item`; a signal counts as "nothing yet".
 Status PollOne(zmq::pollitem_t& item, std::chrono::milliseconds timeout) {
@@ -226,12 +208,12 @@ void Coordinator::ReceiveAll(Campaign& campaign) {
     }
     const std::string id = frames[0].to_string();
     if (frames.size() != 2) {
-      Log("dropping message from {}: {} frames, expected 1", PeerName(id), frames.size() - 1);
+      kLog.Warn("dropping message from {}: {} frames, expected 1", PeerName(id), frames.size() - 1);
       continue;
     }
     Result<Message> message = Decode(frames[1].to_string_view());
     if (!message.ok()) {
-      Log("dropping message from {}: {}", PeerName(id), message.status().message());
+      kLog.Warn("dropping message from {}: {}", PeerName(id), message.status().message());
       continue;
     }
     Handle(id, std::move(message).value(), campaign);
@@ -246,8 +228,8 @@ void Coordinator::Handle(const std::string& id, Message message, Campaign& campa
   auto it = peers_.find(id);
   if (it == peers_.end()) {
     if (std::holds_alternative<Bye>(message)) return;
-    Log("dropping {} from {}: it has not said hello; asking it to", MessageName(message),
-        PeerName(id));
+    kLog.Warn("dropping {} from {}: it has not said hello; asking it to", MessageName(message),
+              PeerName(id));
     Send(id, Bye{.reason = "unknown agent: say hello"});
     return;
   }
@@ -262,8 +244,8 @@ void Coordinator::Handle(const std::string& id, Message message, Campaign& campa
                  [&](Bye& bye) { Forget(id, campaign, fmt::format("said bye ({})", bye.reason)); },
                  [&](Heartbeat&) {},
                  [&](auto&) {
-                   Log("dropping {} from {}: agents do not send it", MessageName(message),
-                       peer.name);
+                   kLog.Warn("dropping {} from {}: agents do not send it", MessageName(message),
+                             peer.name);
                  },
              },
              message);
@@ -280,14 +262,14 @@ void Coordinator::OnHello(const std::string& id, const Hello& hello) {
   peer.credit = 0;
   peer.last_heard = Clock::now();
   if (joined) peer.last_sent = peer.last_heard;
-  LogInfo("agent {} {} with {} slots", peer.name, joined ? "joined" : "started a new session",
-      peer.slots);
+  kLog.Info("agent {} {} with {} slots", peer.name, joined ? "joined" : "started a new session",
+            peer.slots);
 }
 
 void Coordinator::OnResults(Peer& peer, ResultBatch batch, Campaign& campaign) {
   for (ExecutionResult& result : batch.results) {
     if (std::optional<std::string> why = campaign.Refuse(peer, result)) {
-      Log("dropping result for job {} from {}: {}", result.index, peer.name, *why);
+      kLog.Warn("dropping result for job {} from {}: {}", result.index, peer.name, *why);
       continue;
     }
     peer.leases.erase(result.index);
@@ -328,7 +310,7 @@ void Coordinator::KeepAlive(Campaign& campaign) {
       lost.emplace_back(
           id, fmt::format("was silent for over {} ms", options_.heartbeat_timeout.count()));
     } else if (now - peer->last_sent >= options_.heartbeat_interval &&
-               Send(id, Heartbeat{.sent_ms = WallMs()}) == Delivery::kGone) {
+               Send(id, HeartbeatNow()) == Delivery::kGone) {
       lost.emplace_back(id, "cannot be reached");
     }
   }
@@ -339,7 +321,7 @@ void Coordinator::Forget(const std::string& id, Campaign& campaign, std::string_
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
-  Log("agent {} {}; re-queueing its {} unfinished jobs", peer.name, why, peer.leases.size());
+  kLog.Warn("agent {} {}; re-queueing its {} unfinished jobs", peer.name, why, peer.leases.size());
   campaign.Requeue(std::vector<uint64_t>(peer.leases.begin(), peer.leases.end()));
   peers_.erase(it);
 }
@@ -351,7 +333,7 @@ Coordinator::Delivery Coordinator::Send(const std::string& id, const Message& me
     // frame; once that is accepted, the body frame is too.
     if (!socket_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
         !socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
-      Log("not sending {} to {}: its queue is full", MessageName(message), PeerName(id));
+      kLog.Warn("not sending {} to {}: its queue is full", MessageName(message), PeerName(id));
       return Delivery::kBusy;
     }
   } catch (const zmq::error_t& e) {

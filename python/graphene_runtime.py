@@ -162,22 +162,10 @@ def set_registry_fd(fd):
 
 def infrastructure_pids():
     """Helper processes multiprocessing keeps for the life of the interpreter."""
-    pids = []
-    try:
-        from multiprocessing import resource_tracker
-        pid = getattr(resource_tracker._resource_tracker, "_pid", None)
-        if pid:
-            pids.append(pid)
-    except Exception:
-        pass
-    try:
-        from multiprocessing import forkserver
-        pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-        if pid:
-            pids.append(pid)
-    except Exception:
-        pass
-    return pids
+    from multiprocessing import forkserver, resource_tracker
+    helpers = [(resource_tracker._resource_tracker, "_pid"),
+               (forkserver._forkserver, "_forkserver_pid")]
+    return [pid for owner, field in helpers if (pid := getattr(owner, field, None))]
 
 
 # --- loading targets ----------------------------------------------------------

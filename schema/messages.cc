@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 namespace graphene {
 namespace {
 
@@ -40,8 +42,14 @@ Result<Message> As(const msgpack::object& body) {
 
 }  // namespace
 
+Heartbeat HeartbeatNow() {
+  auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return Heartbeat{static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count())};
+}
+
 std::string_view MessageName(const Message& message) {
-  static constexpr std::string_view kNames[] = {"hello", "ready",     "jobs",
+  static constexpr std::string_view kNames[] = {"hello",   "ready",     "jobs",
                                                 "results", "heartbeat", "bye"};
   return kNames[message.index()];
 }
@@ -75,7 +83,8 @@ Result<Message> Decode(std::string_view bytes) {
     msgpack::object_handle handle =
         msgpack::unpack(bytes.data(), bytes.size(), consumed, nullptr, nullptr, limit);
     if (consumed != bytes.size()) {
-      return Status::Error(fmt::format("{} stray bytes after the message", bytes.size() - consumed));
+      return Status::Error(
+          fmt::format("{} stray bytes after the message", bytes.size() - consumed));
     }
     const msgpack::object& root = handle.get();
     if (root.type != msgpack::type::ARRAY || root.via.array.size != 3) {
@@ -98,12 +107,18 @@ Result<Message> Decode(std::string_view bytes) {
     }
     if (parts[2].type != msgpack::type::MAP) return Status::Error("message body is not a map");
     switch (static_cast<TypeCode>(parts[1].via.u64)) {
-      case TypeCode::kHello: return As<Hello>(parts[2]);
-      case TypeCode::kReady: return As<Ready>(parts[2]);
-      case TypeCode::kJobBatch: return As<JobBatch>(parts[2]);
-      case TypeCode::kResultBatch: return As<ResultBatch>(parts[2]);
-      case TypeCode::kHeartbeat: return As<Heartbeat>(parts[2]);
-      case TypeCode::kBye: return As<Bye>(parts[2]);
+      case TypeCode::kHello:
+        return As<Hello>(parts[2]);
+      case TypeCode::kReady:
+        return As<Ready>(parts[2]);
+      case TypeCode::kJobBatch:
+        return As<JobBatch>(parts[2]);
+      case TypeCode::kResultBatch:
+        return As<ResultBatch>(parts[2]);
+      case TypeCode::kHeartbeat:
+        return As<Heartbeat>(parts[2]);
+      case TypeCode::kBye:
+        return As<Bye>(parts[2]);
     }
     return Status::Error(fmt::format("unknown message type {}", parts[1].via.u64));
   } catch (const std::exception& e) {

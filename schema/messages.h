@@ -58,6 +58,9 @@ struct Bye {
   MSGPACK_DEFINE_MAP(reason);
 };
 
+// A Heartbeat stamped with the current wall-clock time.
+Heartbeat HeartbeatNow();
+
 using Message = std::variant<Hello, Ready, JobBatch, ResultBatch, Heartbeat, Bye>;
 
 // The message's type name, for logs ("hello", "jobs", ...).
