@@ -1,5 +1,7 @@
 #include "agent/runner.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include "agent/os_threads.h"
 #include "agent/process_tree.h"
 #include "agent/snapshot_diff.h"
+#include "agent/supervisor.h"
 #include "base/frame_io.h"
 #include "schema/names.h"
 
@@ -36,6 +39,7 @@ class Runner {
   DetailedSnapshot DescribeNow();
   std::string ReadRegistry() const;
   void SendBaseline(const LiveSet& baseline) const;
+  std::vector<Escape> NewPendingTasks() const;
   std::vector<TargetInfo> DescribeAll(const std::vector<std::string>& specs,
                                       const std::string& root);
 
@@ -43,7 +47,22 @@ class Runner {
   pid_t self_;
   py::module_ runtime_;
   std::set<int64_t> infrastructure_;  // multiprocessing's own helper processes
+  std::set<int64_t> baseline_tasks_;  // asyncio tasks pending before the call
 };
+
+// Writes a report to the supervisor. A target may have closed every fd,
+// ours included; the supervisor keeps the pipe's write end open, so it can be
+// reopened through /proc.
+void SendReport(const RunnerContext& context, const RunnerReport& report) {
+  std::string payload = Pack(report);
+  if (WriteFrame(context.report_fd, payload).ok()) return;
+  std::string path = "/proc/" + std::to_string(context.supervisor) + "/fd/" +
+                     std::to_string(context.report_fd_in_supervisor);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)WriteFrame(fd, payload);
+  ::close(fd);
+}
 
 std::string PythonErrorText(const py::error_already_set& e) {
   if (e.matches(py::module_::import("graphene_runtime").attr("TargetError"))) {
@@ -110,7 +129,7 @@ void Runner::SendBaseline(const LiveSet& baseline) const {
   RunnerReport report;
   report.kind = kReportBaseline;
   report.baseline_pids.assign(baseline.processes.begin(), baseline.processes.end());
-  (void)WriteFrame(context_.report_fd, Pack(report));
+  SendReport(context_, report);
 }
 
 SandboxReply Runner::Execute(const Job& job) {
@@ -127,10 +146,14 @@ SandboxReply Runner::Execute(const Job& job) {
     return reply;
   }
   const LiveSet baseline = LiveNow();
+  for (py::handle task : runtime_.attr("pending_tasks")()) {
+    baseline_tasks_.insert(task.cast<py::tuple>()[0].cast<int64_t>());
+  }
   SendBaseline(baseline);
 
   auto call_start = Clock::now();
-  auto outcome = runtime_.attr("call_target")(target, py::str(job.input)).cast<py::tuple>();
+  auto outcome = runtime_.attr("call_target")(target, py::str(job.input), TimeoutSignal())
+                     .cast<py::tuple>();
   result.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - call_start).count();
   // A target that forked without exec returns here in the child too; only
@@ -138,6 +161,9 @@ SandboxReply Runner::Execute(const Job& job) {
   if (::getpid() != self_) ::_exit(0);
   result.status = outcome[0].cast<std::string>();
   result.error = outcome[1].cast<std::string>();
+  if (result.status == kStatusTimeout) {
+    result.error = fmt::format("exceeded the timeout of {} ms", job.timeout_ms);
+  }
 
   // Nothing new alive at return means nothing to wait for: clean targets do
   // not pay the grace period.
@@ -157,9 +183,26 @@ SandboxReply Runner::Execute(const Job& job) {
   }
   EscapeDiff diff = DiffSnapshots(baseline, at_return, at_end);
   result.escapes = std::move(diff.escapes);
+  for (Escape& task : NewPendingTasks()) result.escapes.push_back(std::move(task));
   result.transient = std::move(diff.transient);
-  result.escape_detected = !result.escapes.empty();
+  result.escape_detected = !result.escapes.empty() || (job.strict && !result.transient.empty());
   return reply;
+}
+
+std::vector<Escape> Runner::NewPendingTasks() const {
+  std::vector<Escape> tasks;
+  for (py::handle record : runtime_.attr("pending_tasks")()) {
+    auto t = record.cast<py::tuple>();
+    if (baseline_tasks_.count(t[0].cast<int64_t>())) continue;
+    Escape e;
+    e.kind = kKindAsyncTask;
+    e.name = t[1].cast<std::string>();
+    e.started_at = t[2].cast<std::string>();
+    e.started_in = t[3].cast<std::string>();
+    e.running = t[4].cast<std::string>();
+    tasks.push_back(std::move(e));
+  }
+  return tasks;
 }
 
 std::vector<TargetInfo> Runner::DescribeAll(const std::vector<std::string>& specs,
@@ -228,7 +271,7 @@ void RunRunner(const SandboxRequest& request, const RunnerContext& context) {
   }
   if (::getpid() != context.supervisor && ::getppid() == context.supervisor) {
     report.reply.id = request.id;
-    (void)WriteFrame(context.report_fd, Pack(report));
+    SendReport(context, report);
   }
   ::_exit(0);
 }

@@ -43,12 +43,17 @@ class SandboxTest : public ::testing::Test {
   static ExecutionResult Run(const std::string& target, uint32_t timeout_ms = 5000,
                              const std::string& root = GRAPHENE_SOURCE_DIR) {
     Job job;
+    job.timeout_ms = timeout_ms;
+    return Run(target, job, root);
+  }
+
+  static ExecutionResult Run(const std::string& target, Job job,
+                             const std::string& root = GRAPHENE_SOURCE_DIR) {
     job.campaign = 1;
     job.index = next_index_++;
     job.target = target;
     job.root = root;
     job.input = "hello";
-    job.timeout_ms = timeout_ms;
     EXPECT_TRUE(sandbox_->Submit(job).ok());
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -291,6 +296,108 @@ def target(data):
   EXPECT_EQ(r.escapes[0].kind, kKindThread);
   EXPECT_NE(r.escapes[0].started_at.find("raw_thread.py:4"), std::string::npos)
       << r.escapes[0].started_at;
+}
+
+TEST_F(SandboxTest, PendingAsyncioTasksOnAnUnclosedLoopEscape) {
+  std::string target = WriteTarget("pending_task", R"py(
+import asyncio
+async def _sleepy():
+    await asyncio.sleep(30)
+def target(data):
+    loop = asyncio.new_event_loop()
+    loop.create_task(_sleepy())
+    loop.run_until_complete(asyncio.sleep(0.01))
+)py");
+  ExecutionResult r = Run(target);
+  ASSERT_EQ(r.escapes.size(), 1u);
+  EXPECT_EQ(r.escapes[0].kind, kKindAsyncTask);
+  EXPECT_NE(r.escapes[0].started_at.find("pending_task.py:7"), std::string::npos);
+  EXPECT_NE(r.escapes[0].running.find("_sleepy"), std::string::npos);
+}
+
+TEST_F(SandboxTest, TimeoutStillReportsTheThreadsLeft) {
+  std::string target = WriteTarget("spin_after_thread", R"py(
+import threading, time
+def target(data):
+    threading.Thread(target=time.sleep, args=(30,)).start()
+    while True:
+        pass
+)py");
+  ExecutionResult r = Run(target, 300);
+  EXPECT_EQ(r.status, kStatusTimeout);
+  EXPECT_NE(r.error.find("timeout of 300 ms"), std::string::npos) << r.error;
+  ASSERT_EQ(r.escapes.size(), 1u);
+  EXPECT_EQ(r.escapes[0].kind, kKindThread);
+  ExpectNothingLeft();
+}
+
+TEST_F(SandboxTest, ProcessLimitEndsAForkBomb) {
+  std::string target = WriteTarget("fork_bomb", R"py(
+import os, time
+def target(data):
+    for _ in range(200):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+)py");
+  Job job;
+  job.max_processes = 20;
+  ExecutionResult r = Run(target, job);
+  EXPECT_EQ(r.status, kStatusCrash);
+  EXPECT_NE(r.error.find("process limit of 20"), std::string::npos) << r.error;
+  ExpectNothingLeft();
+}
+
+TEST_F(SandboxTest, MemoryLimitTurnsHugeAllocationsIntoMemoryError) {
+  std::string target = WriteTarget("huge", "def target(data):\n  bytearray(8 * 2**30)\n");
+  Job job;
+  job.memory_limit_mb = 1024;
+  ExecutionResult r = Run(target, job);
+  EXPECT_EQ(r.status, kStatusException);
+  EXPECT_NE(r.error.find("MemoryError"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("graphene-runtime"), std::string::npos) << r.error;
+}
+
+TEST_F(SandboxTest, TargetKillingItsParentIsACrashAndLeavesNothing) {
+  std::string target = WriteTarget("parricide", R"py(
+import os, signal, subprocess, time
+def target(data):
+    subprocess.Popen(["sleep", "30"])
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(5)
+)py");
+  ExecutionResult r = Run(target);
+  EXPECT_EQ(r.status, kStatusCrash);
+  EXPECT_NE(r.error.find("killed its parent"), std::string::npos) << r.error;
+  ExpectNothingLeft();
+  EXPECT_EQ(Run("fixtures/python/no_escape.py:join_thread").status, kStatusOk);
+}
+
+TEST_F(SandboxTest, TargetClosingEveryFdStillGetsReported) {
+  std::string target = WriteTarget("closer", R"py(
+import os, threading, time
+def target(data):
+    os.closerange(0, 65536)
+    threading.Thread(target=time.sleep, args=(30,)).start()
+)py");
+  ExecutionResult r = Run(target);
+  EXPECT_EQ(r.status, kStatusOk) << r.error;
+  ASSERT_EQ(r.escapes.size(), 1u);
+  ExpectNothingLeft();
+}
+
+TEST_F(SandboxTest, StrictCountsTransients) {
+  std::string target = WriteTarget("short_lived", R"py(
+import threading, time
+def target(data):
+    threading.Thread(target=time.sleep, args=(0.03,)).start()
+)py");
+  ExecutionResult lenient = Run(target);
+  EXPECT_FALSE(lenient.escape_detected);
+  ASSERT_EQ(lenient.transient.size(), 1u);
+  Job job;
+  job.strict = true;
+  EXPECT_TRUE(Run(target, job).escape_detected);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,6 +35,8 @@ using std::chrono::milliseconds;
 constexpr milliseconds kSnapshotSlack(2000);
 // How long killing the tree may take before we report leftovers.
 constexpr milliseconds kKillLimit(5000);
+// How often a running execution's processes are counted against its limit.
+constexpr milliseconds kProcessCountInterval(20);
 
 struct Pipe {
   UniqueFd read_end, write_end;
@@ -91,6 +94,8 @@ class Supervisor {
   void ForkRunner();
   void AwaitRunner();
   void HandleReport(const RunnerReport& report);
+  bool OnDeadline(uint32_t limit_ms);
+  bool OverProcessLimit();
   void RecordAbnormalEnd(std::string_view status, const std::string& error);
   bool Finish();
 
@@ -99,11 +104,16 @@ class Supervisor {
   int signal_fd_;
   pid_t runner_ = 0;
   UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_;
+  // Kept open so a runner whose target closed every fd can reopen the pipe.
+  UniqueFd report_write_fd_;
   OutputCapture output_;
   std::set<int64_t> baseline_pids_;
   bool done_ = false;
   SandboxReply reply_;
   Clock::time_point deadline_;
+  bool calling_ = false;          // the runner has sent its baseline and is in the call
+  bool asked_to_stop_ = false;    // the timeout signal went to the runner
+  Clock::time_point next_process_count_;
 };
 
 void Supervisor::ForkRunner() {
@@ -123,7 +133,11 @@ void Supervisor::ForkRunner() {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGTERM, SIG_DFL);
-    RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(), registry_fd_.get()});
+    rlim_t bytes = static_cast<rlim_t>(request_.job.memory_limit_mb) << 20;
+    rlimit memory{bytes, bytes};
+    if (request_.kind == kRequestExecute) ::setrlimit(RLIMIT_AS, &memory);
+    RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(),
+                                      report.write_end.get(), registry_fd_.get()});
   }
   ::close(dev_null);
   if (runner_ < 0) {
@@ -131,6 +145,7 @@ void Supervisor::ForkRunner() {
     ::_exit(3);
   }
   report_fd_ = std::move(report.read_end);
+  report_write_fd_ = std::move(report.write_end);
   output_fd_ = std::move(output.read_end);
   ::fcntl(report_fd_.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(output_fd_.get(), F_SETFL, O_NONBLOCK);
@@ -140,12 +155,36 @@ void Supervisor::ForkRunner() {
 void Supervisor::HandleReport(const RunnerReport& report) {
   if (report.kind == kReportBaseline) {
     baseline_pids_.insert(report.baseline_pids.begin(), report.baseline_pids.end());
-    deadline_ = Clock::now() + milliseconds(request_.job.timeout_ms) +
-                milliseconds(request_.job.grace_ms) + kSnapshotSlack;
+    calling_ = true;
+    deadline_ = Clock::now() + milliseconds(request_.job.timeout_ms);
   } else if (report.kind == kReportDone) {
     reply_ = report.reply;
     done_ = true;
   }
+}
+
+// At the deadline of a call in progress, the runner is first asked to stop
+// (so it still reports the threads the target left); if it does not report
+// within the grace period and some slack, or the deadline was that of
+// loading the target, the execution ends here. Returns true when it ended.
+bool Supervisor::OnDeadline(uint32_t limit_ms) {
+  if (calling_ && !asked_to_stop_) {
+    asked_to_stop_ = true;
+    // To the main thread, whose Python handler raises in the target's call.
+    ::syscall(SYS_tgkill, runner_, runner_, TimeoutSignal());
+    deadline_ = Clock::now() + milliseconds(request_.job.grace_ms) + kSnapshotSlack;
+    return false;
+  }
+  RecordAbnormalEnd(kStatusTimeout, fmt::format("exceeded the timeout of {} ms", limit_ms));
+  return true;
+}
+
+// Counts the execution's processes now and then; a fork bomb must not take
+// the machine. The runner itself is one of them.
+bool Supervisor::OverProcessLimit() {
+  if (request_.kind != kRequestExecute || Clock::now() < next_process_count_) return false;
+  next_process_count_ = Clock::now() + kProcessCountInterval;
+  return DescendantPids(::getpid()).size() > request_.job.max_processes + 1;
 }
 
 // Polls the runner's report pipe, its output and its exit until it reports,
@@ -154,20 +193,27 @@ void Supervisor::AwaitRunner() {
   uint32_t limit_ms =
       request_.kind == kRequestExecute ? request_.job.timeout_ms : request_.timeout_ms;
   deadline_ = Clock::now() + milliseconds(limit_ms) + kSnapshotSlack;
+  next_process_count_ = Clock::now() + kProcessCountInterval;
   FrameReader reports;
   bool runner_exited = false;
   while (!done_) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now()).count();
     if (left <= 0) {
-      RecordAbnormalEnd(kStatusTimeout,
-                        fmt::format("exceeded the timeout of {} ms", limit_ms));
+      if (OnDeadline(limit_ms)) return;
+      continue;
+    }
+    if (OverProcessLimit()) {
+      RecordAbnormalEnd(kStatusCrash,
+                        fmt::format("exceeded the process limit of {} processes (--max-processes)",
+                                    request_.job.max_processes));
       return;
     }
     pollfd fds[4] = {{report_fd_.get(), POLLIN, 0},
                      {output_fd_.get(), POLLIN, 0},
                      {runner_pidfd_.get(), POLLIN, 0},
                      {signal_fd_, POLLIN, 0}};
-    if (::poll(fds, 4, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    int wait_ms = static_cast<int>(std::min<int64_t>(left, kProcessCountInterval.count()));
+    if (::poll(fds, 4, wait_ms) < 0 && errno != EINTR) break;
     if (fds[3].revents) {  // the zygote is going away: leave nothing behind
       KillAllDescendants(kKillLimit);
       ::_exit(1);
@@ -247,6 +293,9 @@ void RunSupervisor(int request_fd, int reply_fd) {
   ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
   // Orphans of an execution (double forks, setsid) are re-parented to us.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // A group of our own: a target signalling its process group reaches its
+  // own execution, not the zygote and the other slots.
+  ::setpgid(0, 0);
   sigset_t term;
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);

@@ -8,9 +8,15 @@
 // does can skip that last step short of killing the supervisor itself.
 #pragma once
 
+#include <signal.h>
+
 #include "schema/sandbox_protocol.h"
 
 namespace graphene {
+
+// Sent to the runner when its call exceeds the timeout: the runner's Python
+// handler stops the call with an exception and still reports what was left.
+inline int TimeoutSignal() { return SIGRTMIN + 3; }
 
 // Output kept per execution; the rest is counted and marked as truncated.
 inline constexpr size_t kMaxCapturedOutput = 64 * 1024;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <list>
+#include <set>
 #include <vector>
 
 #include "agent/embedded_python.h"
@@ -45,6 +46,7 @@ class Zygote {
   Slot* NewSlot();
   void Forward(Slot& slot);
   void Retire(Slot& slot);
+  void KillOrphans();
   void Send(const SandboxReply& reply);
   void Flush();
   bool ReadRequests();
@@ -121,16 +123,36 @@ void Zygote::Forward(Slot& slot) {
 }
 
 // Ends a slot whose supervisor died or broke; its execution still gets a
-// result, so no job is lost.
+// result, so no job is lost. A supervisor only dies if the target killed it.
 void Zygote::Retire(Slot& slot) {
-  ::kill(slot.pid, SIGTERM);
+  ::kill(slot.pid, SIGKILL);
   int status = 0;
   ::waitpid(slot.pid, &status, 0);
   if (slot.busy) {
-    Send(ErrorReply(slot.request_id, slot.job,
-                    fmt::format("sandbox supervisor died without a reply (status {})", status)));
+    SandboxReply reply = ErrorReply(
+        slot.request_id, slot.job,
+        fmt::format("the execution's supervisor died ({}): the target killed its parent process",
+                    WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
+                                        : fmt::format("status {}", WEXITSTATUS(status))));
+    reply.error.clear();
+    reply.result.status = kStatusCrash;
+    Send(reply);
   }
   slots_.remove_if([&](const Slot& s) { return &s == &slot; });
+  KillOrphans();
+}
+
+// Processes re-parented to us (we are a subreaper) whose supervisor is gone:
+// kill them with everything they started.
+void Zygote::KillOrphans() {
+  std::set<pid_t> supervisors;
+  for (const Slot& slot : slots_) supervisors.insert(slot.pid);
+  for (pid_t child : ChildrenOf(::getpid())) {
+    if (supervisors.count(child)) continue;
+    for (pid_t pid : DescendantPids(child)) ::kill(pid, SIGKILL);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, WNOHANG);  // else reaped on a later turn
+  }
 }
 
 void Zygote::Send(const SandboxReply& reply) {
@@ -198,9 +220,7 @@ int Zygote::Run() {
       if (!ReadRequests()) break;
     }
     Flush();
-    // Reap orphans that a dead supervisor handed to us.
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
+    KillOrphans();
   }
   Shutdown();
   return 0;

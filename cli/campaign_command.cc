@@ -89,6 +89,8 @@ std::vector<std::string> CampaignInputs(const CampaignOptions& o) {
 std::string OptionsJson(const CampaignOptions& o, size_t slots) {
   return nlohmann::json{{"repeat", o.repeat},   {"timeout_s", o.timeout_s},
                         {"grace_ms", o.grace_ms}, {"generate", o.generate},
+                        {"memory_limit_mb", o.memory_limit_mb},
+                        {"max_processes", o.max_processes}, {"strict", o.strict},
                         {"inputs", o.inputs.size()}, {"slots", slots},
                         {"test_dir", o.test_dir}}
       .dump();
@@ -121,6 +123,9 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   plan.repeat = o.repeat;
   plan.timeout_ms = static_cast<uint32_t>(o.timeout_s * 1000);
   plan.grace_ms = o.grace_ms;
+  plan.memory_limit_mb = o.memory_limit_mb;
+  plan.max_processes = o.max_processes;
+  plan.strict = o.strict;
   plan.root = root;
 
   CampaignRecord record;

@@ -15,6 +15,16 @@ void AddCampaignOptions(CLI::App& app, CampaignOptions& o) {
   app.add_option("--grace", o.grace_ms, "Milliseconds to wait for cleanup after the call")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
+  app.add_option("--memory-limit", o.memory_limit_mb,
+                 "Megabytes of address space each process of an execution may use")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 1 << 24));
+  app.add_option("--max-processes", o.max_processes,
+                 "Processes an execution may have alive at once before it is killed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_flag("--strict", o.strict,
+               "Count threads and processes that end during the grace period as escapes");
   app.add_option("--seed", o.seed, "Seed of the input generator")->capture_default_str();
   app.add_option("--format", o.format, "Output format")
       ->capture_default_str()

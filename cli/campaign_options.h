@@ -17,6 +17,9 @@ struct CampaignOptions {
   uint32_t repeat = 3;
   double timeout_s = 5;
   uint32_t grace_ms = 100;
+  uint32_t memory_limit_mb = 4096;
+  uint32_t max_processes = 256;
+  bool strict = false;
   uint64_t seed = 0;
   std::string format = "text";
   std::string db;

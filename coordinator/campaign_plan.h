@@ -33,6 +33,9 @@ struct CampaignPlan {
   uint32_t repeat = 1;
   uint32_t timeout_ms = 5000;
   uint32_t grace_ms = 100;
+  uint32_t memory_limit_mb = 4096;
+  uint32_t max_processes = 256;
+  bool strict = false;
   std::string root;  // folder targets are resolved from
 
   // targets.size() * inputs.size() * repeat: 0 when any of them is 0. The

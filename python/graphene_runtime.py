@@ -11,6 +11,7 @@
 # grandchildren forked by children are attributed.
 
 import _thread
+import asyncio
 import concurrent.futures.thread as _cf_thread
 import importlib
 import importlib.util
@@ -20,16 +21,19 @@ import multiprocessing.pool
 import multiprocessing.process
 import os
 import re
+import signal
 import subprocess
 import sys
 import sysconfig
 import threading
 import traceback
+import weakref
 
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 _THIS_FILE = __file__ if "__file__" in globals() else "<graphene>"
 _registry_fd = -1          # O_APPEND fd shared by every forked descendant
 _raw_threads = {}           # native id -> origin, for _thread.start_new_thread
+_loops = weakref.WeakSet()  # every asyncio event loop created in this process
 _root = os.getcwd()
 
 
@@ -147,10 +151,57 @@ def _hook_processes():
         setattr(os, spawn_name, spawn)
 
 
+def _hook_asyncio():
+    original_init = asyncio.BaseEventLoop.__init__
+
+    def loop_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        _loops.add(self)
+
+    asyncio.BaseEventLoop.__init__ = loop_init
+
+    original_create_task = asyncio.BaseEventLoop.create_task
+
+    def create_task(self, coro, *args, **kwargs):
+        task = original_create_task(self, coro, *args, **kwargs)
+        try:
+            task._graphene_origin = origin(sys._getframe(1))
+        except AttributeError:  # a task factory may return objects without a __dict__
+            pass
+        return task
+
+    asyncio.BaseEventLoop.create_task = create_task
+
+
 def install_hooks():
     """Called once in the zygote, before any fork."""
     _hook_threads()
     _hook_processes()
+    _hook_asyncio()
+
+
+def pending_tasks():
+    """(id, name, started_at, started_in, running) for every unfinished task on
+    an event loop that was not closed: work that will never run to its end."""
+    records = []
+    for loop in list(_loops):
+        if loop.is_closed():
+            continue
+        for _ in range(3):  # a loop running in another thread may add tasks meanwhile
+            try:
+                tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                break
+            except RuntimeError:
+                tasks = []
+        for task in tasks:
+            where, function = getattr(task, "_graphene_origin", ("", ""))
+            coro = task.get_coro()
+            frame = getattr(coro, "cr_frame", None)
+            running = getattr(coro, "__qualname__", repr(coro))
+            if frame is not None:
+                running += f" ({_relative(frame.f_code.co_filename)}:{frame.f_lineno})"
+            records.append((id(task), task.get_name(), where, function, running))
+    return records
 
 
 def set_registry_fd(fd):
@@ -282,17 +333,40 @@ def discover(path, root):
 
 # --- running them -------------------------------------------------------------
 
-def call_target(target, data):
-    """Calls target(data) on this (main) thread: (status, error text)."""
+class _Timeout(BaseException):
+    """Raised in the target by the supervisor's timeout signal."""
+
+
+_calling = False
+
+
+def _on_timeout(signum, frame):
+    if _calling:
+        raise _Timeout()
+
+
+def call_target(target, data, timeout_signal):
+    """Calls target(data) on this (main) thread: (status, error text). The
+    supervisor sends `timeout_signal` when the call runs too long."""
+    global _calling
+    signal.signal(timeout_signal, _on_timeout)
     try:
-        target(data)
+        _calling = True
+        try:
+            target(data)
+        finally:
+            _calling = False
         return "ok", ""
+    except _Timeout:
+        return "timeout", ""
     except SystemExit as e:
         return "exception", f"SystemExit: {e.code!r}"
     except BaseException as e:  # noqa: B036 - the target's failure is a result
-        text = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-8))
+        # Start at the target's frame: ours would only be noise.
+        text = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next, limit=-8))
         return "exception", text[-4000:]
     finally:
+        _calling = False
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -21,7 +21,11 @@ struct Job {
   uint32_t repeat = 0;
   uint32_t timeout_ms = 5000;
   uint32_t grace_ms = 100;
-  MSGPACK_DEFINE_MAP(campaign, index, target, root, input, repeat, timeout_ms, grace_ms);
+  uint32_t memory_limit_mb = 4096;  // address-space limit of each process of the execution
+  uint32_t max_processes = 256;     // processes the execution may have alive at once
+  bool strict = false;              // transients count as escapes
+  MSGPACK_DEFINE_MAP(campaign, index, target, root, input, repeat, timeout_ms, grace_ms,
+                     memory_limit_mb, max_processes, strict);
 };
 
 // One thread, process or task that a target left running.
