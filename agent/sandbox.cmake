@@ -12,7 +12,8 @@ target_compile_definitions(graphene_sandbox PRIVATE
 graphene_embed_text(graphene_sandbox kGrapheneRuntimePy
   ${PROJECT_SOURCE_DIR}/python/graphene_runtime.py)
 
-add_executable(sandbox_test sandbox_test.cc snapshot_diff_test.cc process_tree_test.cc)
+add_executable(sandbox_test sandbox_test.cc snapshot_diff_test.cc process_tree_test.cc
+  os_threads_test.cc)
 target_link_libraries(sandbox_test graphene_sandbox GTest::gtest)
 target_compile_definitions(sandbox_test PRIVATE
   GRAPHENE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

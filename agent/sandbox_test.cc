@@ -373,6 +373,19 @@ def target(data):
   EXPECT_EQ(Run("fixtures/python/no_escape.py:join_thread").status, kStatusOk);
 }
 
+TEST_F(SandboxTest, TargetStoppingItsParentIsACrashAndLeavesNothing) {
+  std::string target = WriteTarget("stopper", R"py(
+import os, signal, subprocess
+def target(data):
+    subprocess.Popen(["sleep", "30"])
+    os.kill(os.getppid(), signal.SIGSTOP)
+)py");
+  ExecutionResult r = Run(target, 500);
+  EXPECT_EQ(r.status, kStatusCrash);
+  EXPECT_NE(r.error.find("stopped responding"), std::string::npos) << r.error;
+  ExpectNothingLeft();
+}
+
 TEST_F(SandboxTest, TargetClosingEveryFdStillGetsReported) {
   std::string target = WriteTarget("closer", R"py(
 import os, threading, time

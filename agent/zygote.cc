@@ -33,7 +33,14 @@ struct Slot {
   bool busy = false;
   uint64_t request_id = 0;
   Job job;
+  // A supervisor that has not replied by now was stopped or wedged (a target
+  // can SIGSTOP its parent); it is killed so that its slot and job move on.
+  std::chrono::steady_clock::time_point deadline;
 };
+
+// On top of the timeout and grace period: the supervisor's own slack for
+// snapshots and for killing the tree.
+constexpr std::chrono::seconds kSupervisorSlack(10);
 
 class Zygote {
  public:
@@ -45,7 +52,8 @@ class Zygote {
   Slot* IdleSlot();
   Slot* NewSlot();
   void Forward(Slot& slot);
-  void Retire(Slot& slot);
+  void Retire(Slot& slot, const std::string& why);
+  void RetireWedged();
   void KillOrphans();
   void Send(const SandboxReply& reply);
   void Flush();
@@ -109,7 +117,14 @@ void Zygote::Start(const SandboxRequest& request) {
   slot->busy = true;
   slot->request_id = request.id;
   slot->job = request.job;
-  if (!WriteFrame(slot->request_fd.get(), Pack(request)).ok()) Retire(*slot);
+  uint32_t limit_ms = request.kind == kRequestExecute
+                          ? request.job.timeout_ms + request.job.grace_ms
+                          : request.timeout_ms;
+  slot->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms) +
+                   kSupervisorSlack;
+  if (!WriteFrame(slot->request_fd.get(), Pack(request)).ok()) {
+    Retire(*slot, "the execution's supervisor could not take the job");
+  }
 }
 
 // Passes a supervisor's replies on; the slot is free again once it replied.
@@ -119,27 +134,39 @@ void Zygote::Forward(Slot& slot) {
     AppendFrame(outbox_, *frame);
     slot.busy = false;
   }
-  if (!open || slot.reader.corrupt()) Retire(slot);
+  if (!open || slot.reader.corrupt()) {
+    Retire(slot, "the execution's supervisor died ({}): the target killed its parent process");
+  }
 }
 
-// Ends a slot whose supervisor died or broke; its execution still gets a
-// result, so no job is lost. A supervisor only dies if the target killed it.
-void Zygote::Retire(Slot& slot) {
+// Ends a slot whose supervisor died, broke or wedged; its execution still
+// gets a result, so no job is lost. `why` may hold a {} for how it ended.
+void Zygote::Retire(Slot& slot, const std::string& why) {
   ::kill(slot.pid, SIGKILL);
   int status = 0;
   ::waitpid(slot.pid, &status, 0);
   if (slot.busy) {
-    SandboxReply reply = ErrorReply(
-        slot.request_id, slot.job,
-        fmt::format("the execution's supervisor died ({}): the target killed its parent process",
-                    WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
-                                        : fmt::format("status {}", WEXITSTATUS(status))));
+    std::string how = WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
+                                          : fmt::format("status {}", WEXITSTATUS(status));
+    SandboxReply reply = ErrorReply(slot.request_id, slot.job,
+                                    fmt::format(fmt::runtime(why), how));
     reply.error.clear();
     reply.result.status = kStatusCrash;
     Send(reply);
   }
   slots_.remove_if([&](const Slot& s) { return &s == &slot; });
   KillOrphans();
+}
+
+void Zygote::RetireWedged() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    Slot& slot = *it++;
+    if (slot.busy && now > slot.deadline) {
+      Retire(slot, "the execution's supervisor stopped responding and was killed ({}): "
+                   "did the target stop its parent process?");
+    }
+  }
 }
 
 // Processes re-parented to us (we are a subreaper) whose supervisor is gone:
@@ -221,6 +248,7 @@ int Zygote::Run() {
     }
     Flush();
     KillOrphans();
+    RetireWedged();
   }
   Shutdown();
   return 0;
