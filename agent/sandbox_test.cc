@@ -369,6 +369,8 @@ def target(data):
   ExecutionResult r = Run(target);
   EXPECT_EQ(r.status, kStatusCrash);
   EXPECT_NE(r.error.find("killed its parent"), std::string::npos) << r.error;
+  ASSERT_EQ(r.escapes.size(), 1u);
+  EXPECT_EQ(r.escapes[0].running, "sleep 30");
   ExpectNothingLeft();
   EXPECT_EQ(Run("fixtures/python/no_escape.py:join_thread").status, kStatusOk);
 }

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/process_cap.h"
 #include "agent/process_tree.h"
 #include "agent/runner.h"
 #include "agent/snapshot_diff.h"
@@ -85,8 +86,8 @@ std::string DescribeExit(int wait_status) {
 
 class Supervisor {
  public:
-  Supervisor(const SandboxRequest& request, int reply_fd, int signal_fd)
-      : request_(request), reply_fd_(reply_fd), signal_fd_(signal_fd) {}
+  Supervisor(const SandboxRequest& request, int reply_fd, int signal_fd, const ProcessCap& cap)
+      : request_(request), reply_fd_(reply_fd), signal_fd_(signal_fd), cap_(cap) {}
   // Runs the request and writes its reply; false if the reply could not be sent.
   bool Run();
 
@@ -102,6 +103,7 @@ class Supervisor {
   SandboxRequest request_;
   int reply_fd_;
   int signal_fd_;
+  const ProcessCap& cap_;
   pid_t runner_ = 0;
   UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_;
   // Kept open so a runner whose target closed every fd can reopen the pipe.
@@ -121,9 +123,13 @@ void Supervisor::ForkRunner() {
   registry_fd_.reset(::memfd_create("graphene-registry", MFD_CLOEXEC));
   ::fcntl(registry_fd_.get(), F_SETFL, O_APPEND);
   int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // One over the limit, so that the supervisor's count sees a target that
+  // tried to exceed it and ends the execution as a crash.
+  if (request_.kind == kRequestExecute) cap_.SetLimit(request_.job.max_processes + 2);
 
   runner_ = ::fork();
   if (runner_ == 0) {
+    if (request_.kind == kRequestExecute) cap_.Enter();
     PyOS_AfterFork_Child();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(dev_null, STDIN_FILENO);
@@ -279,6 +285,10 @@ bool Supervisor::Run() {
   return Finish();
 }
 
+// Runs requests one at a time until the zygote closes `request_fd` or
+// signals through `signal_fd`.
+void ServeRequests(int request_fd, int reply_fd, int signal_fd);
+
 }  // namespace
 
 void RunSupervisor(int request_fd, int reply_fd) {
@@ -301,8 +311,17 @@ void RunSupervisor(int request_fd, int reply_fd) {
   sigaddset(&term, SIGTERM);
   ::sigprocmask(SIG_BLOCK, &term, nullptr);
   UniqueFd signal_fd(::signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK));
+  ServeRequests(request_fd, reply_fd, signal_fd.get());
+  KillAllDescendants(kKillLimit);
+  ::_exit(0);
+}
+
+namespace {
+
+void ServeRequests(int request_fd, int reply_fd, int signal_fd) {
+  ProcessCap cap;
   while (true) {
-    pollfd fds[2] = {{request_fd, POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+    pollfd fds[2] = {{request_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
     if (fds[1].revents) break;  // SIGTERM: the zygote is going away
     if (!fds[0].revents) continue;
@@ -310,10 +329,10 @@ void RunSupervisor(int request_fd, int reply_fd) {
     if (!frame.ok() || !frame->has_value()) break;  // the zygote closed our slot
     Result<SandboxRequest> request = Unpack<SandboxRequest>(**frame);
     if (!request.ok()) break;
-    if (!Supervisor(*request, reply_fd, signal_fd.get()).Run()) break;
+    if (!Supervisor(*request, reply_fd, signal_fd, cap).Run()) break;
   }
-  KillAllDescendants(kKillLimit);
-  ::_exit(0);
+  KillAllDescendants(kKillLimit);  // the cgroup must be empty to go
 }
 
+}  // namespace
 }  // namespace graphene

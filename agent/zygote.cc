@@ -12,10 +12,13 @@
 #include <chrono>
 #include <list>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "agent/embedded_python.h"
+#include "agent/process_cap.h"
 #include "agent/process_tree.h"
+#include "agent/snapshot_diff.h"
 #include "agent/supervisor.h"
 #include "base/frame_io.h"
 #include "base/unique_fd.h"
@@ -55,6 +58,8 @@ class Zygote {
   void Retire(Slot& slot, const std::string& why);
   void RetireWedged();
   void KillOrphans();
+  std::vector<Escape> DescribeOrphans() const;
+  bool RemoveStaleGroups();
   void Send(const SandboxReply& reply);
   void Flush();
   bool ReadRequests();
@@ -65,6 +70,7 @@ class Zygote {
   FrameReader requests_;
   std::string outbox_;  // replies not yet written: the agent may be busy
   std::list<Slot> slots_;
+  std::vector<pid_t> stale_groups_;  // cgroups of dead supervisors, to remove
 };
 
 SandboxReply ErrorReply(uint64_t request_id, const Job& job, const std::string& error) {
@@ -145,6 +151,7 @@ void Zygote::Retire(Slot& slot, const std::string& why) {
   ::kill(slot.pid, SIGKILL);
   int status = 0;
   ::waitpid(slot.pid, &status, 0);
+  stale_groups_.push_back(slot.pid);
   if (slot.busy) {
     std::string how = WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
                                           : fmt::format("status {}", WEXITSTATUS(status));
@@ -152,6 +159,8 @@ void Zygote::Retire(Slot& slot, const std::string& why) {
                                     fmt::format(fmt::runtime(why), how));
     reply.error.clear();
     reply.result.status = kStatusCrash;
+    reply.result.escapes = DescribeOrphans();
+    reply.result.escape_detected = !reply.result.escapes.empty();
     Send(reply);
   }
   slots_.remove_if([&](const Slot& s) { return &s == &slot; });
@@ -167,6 +176,22 @@ void Zygote::RetireWedged() {
                    "did the target stop its parent process?");
     }
   }
+}
+
+// What a dead supervisor's execution left: its processes were re-parented to
+// us. The runner itself, killed with its supervisor, is given a moment to
+// become a zombie so that it is not counted.
+std::vector<Escape> Zygote::DescribeOrphans() const {
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::set<pid_t> supervisors;
+  for (const Slot& slot : slots_) supervisors.insert(slot.pid);
+  std::vector<ProcessInfo> left;
+  for (pid_t child : ChildrenOf(::getpid())) {
+    if (supervisors.count(child)) continue;
+    left.push_back(ReadProcess(child));
+    for (pid_t pid : DescendantPids(child)) left.push_back(ReadProcess(pid));
+  }
+  return DescribeProcesses(left, {});
 }
 
 // Processes re-parented to us (we are a subreaper) whose supervisor is gone:
@@ -220,6 +245,14 @@ void Zygote::Shutdown() {
     ::usleep(1000);
   }
   KillAllDescendants(std::chrono::seconds(5));
+  for (const Slot& slot : slots_) stale_groups_.push_back(slot.pid);
+  for (int i = 0; i < 1000 && !RemoveStaleGroups(); ++i) ::usleep(1000);
+}
+
+// Returns true once every dead supervisor's cgroup is gone.
+bool Zygote::RemoveStaleGroups() {
+  std::erase_if(stale_groups_, [](pid_t pid) { return ProcessCap::RemoveLeftover(pid); });
+  return stale_groups_.empty();
 }
 
 int Zygote::Run() {
@@ -249,6 +282,7 @@ int Zygote::Run() {
     Flush();
     KillOrphans();
     RetireWedged();
+    RemoveStaleGroups();
   }
   Shutdown();
   return 0;
