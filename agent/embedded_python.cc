@@ -14,11 +14,22 @@ constexpr const char* kRuntimeName = "graphene_runtime";
 
 // Imported in the zygote so each forked execution finds them loaded.
 constexpr const char* kWarmModules[] = {
-    "threading",  "multiprocessing", "multiprocessing.pool", "concurrent.futures",
-    "subprocess", "asyncio",         "queue",                "signal",
-    "traceback",  "inspect",         "json",                 "socket",
-    "multiprocessing.resource_tracker", "multiprocessing.forkserver",
-    "multiprocessing.popen_fork", "multiprocessing.popen_spawn_posix",
+    "threading",
+    "multiprocessing",
+    "multiprocessing.pool",
+    "concurrent.futures",
+    "subprocess",
+    "asyncio",
+    "queue",
+    "signal",
+    "traceback",
+    "inspect",
+    "json",
+    "socket",
+    "multiprocessing.resource_tracker",
+    "multiprocessing.forkserver",
+    "multiprocessing.popen_fork",
+    "multiprocessing.popen_spawn_posix",
 };
 
 Status InitializeInterpreter() {
@@ -45,9 +56,9 @@ void LoadRuntime() {
   py::module_ types = py::module_::import("types");
   py::module_ runtime = types.attr("ModuleType")(kRuntimeName);
   runtime.attr("__file__") = "<graphene-runtime>";
-  py::object code = py::module_::import("builtins")
-                        .attr("compile")(std::string(kGrapheneRuntimePy), "<graphene-runtime>",
-                                         "exec");
+  py::object code =
+      py::module_::import("builtins")
+          .attr("compile")(std::string(kGrapheneRuntimePy), "<graphene-runtime>", "exec");
   py::module_::import("sys").attr("modules")[kRuntimeName] = runtime;
   py::module_::import("builtins").attr("exec")(code, runtime.attr("__dict__"));
   runtime.attr("install_hooks")();

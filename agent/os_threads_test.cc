@@ -21,8 +21,8 @@ TEST(OsThreads, SeesAThreadWithItsKernelName) {
   });
   while (tid == 0) std::this_thread::yield();
   std::vector<OsThread> threads = ListOsThreads();
-  auto found = std::find_if(threads.begin(), threads.end(),
-                            [&](const OsThread& t) { return t.tid == tid; });
+  auto found =
+      std::find_if(threads.begin(), threads.end(), [&](const OsThread& t) { return t.tid == tid; });
   ASSERT_NE(found, threads.end());
   EXPECT_EQ(found->comm, "graphene-test");
   std::vector<int64_t> ids = ListOsThreadIds();

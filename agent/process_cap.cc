@@ -1,10 +1,10 @@
 #include "agent/process_cap.h"
 
 #include <fcntl.h>
-#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string_view>
 
 namespace graphene {

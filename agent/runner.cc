@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent/embedded_python.h"
+#include "agent/native_thread_origin.h"
 #include "agent/os_threads.h"
 #include "agent/process_tree.h"
 #include "agent/snapshot_diff.h"
@@ -117,6 +118,13 @@ DetailedSnapshot Runner::DescribeNow() {
   }
   DetailedSnapshot snapshot;
   snapshot.threads = MergeThreads(python_threads, ListOsThreads(), self_);
+  for (Escape& thread : snapshot.threads) {
+    if (thread.kind != kKindNativeThread) continue;
+    if (auto origin = NativeThreadOrigin(thread.native_id.value_or(0))) {
+      thread.started_at = origin->started_at;
+      thread.started_in = origin->started_in;
+    }
+  }
   std::vector<ProcessInfo> processes;
   for (pid_t pid : DescendantPids(context_.supervisor)) {
     if (pid != self_ && !infrastructure_.count(pid)) processes.push_back(ReadProcess(pid));
@@ -152,10 +160,9 @@ SandboxReply Runner::Execute(const Job& job) {
   SendBaseline(baseline);
 
   auto call_start = Clock::now();
-  auto outcome = runtime_.attr("call_target")(target, py::str(job.input), TimeoutSignal())
-                     .cast<py::tuple>();
-  result.duration_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - call_start).count();
+  auto outcome =
+      runtime_.attr("call_target")(target, py::str(job.input), TimeoutSignal()).cast<py::tuple>();
+  result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - call_start).count();
   // A target that forked without exec returns here in the child too; only
   // the runner itself may report.
   if (::getpid() != self_) ::_exit(0);
@@ -175,7 +182,8 @@ SandboxReply Runner::Execute(const Job& job) {
     while (!all_gone && Clock::now() < grace_end) {
       {
         py::gil_scoped_release let_threads_run;
-        std::this_thread::sleep_for(std::min<Clock::duration>(kGracePoll, grace_end - Clock::now()));
+        std::this_thread::sleep_for(
+            std::min<Clock::duration>(kGracePoll, grace_end - Clock::now()));
       }
       all_gone = NewSince(baseline, LiveNow()).empty();
     }
@@ -256,6 +264,7 @@ void RunRunner(const SandboxRequest& request, const RunnerContext& context) {
   report.kind = kReportDone;
   try {
     RuntimeModule().attr("set_registry_fd")(context.registry_fd);
+    StartRecordingThreadOrigins();
     Runner runner(context);
     if (request.kind == kRequestExecute) {
       report.reply = runner.Execute(request.job);

@@ -11,10 +11,10 @@
 namespace graphene {
 
 struct RunnerContext {
-  pid_t supervisor = 0;  // our parent, the subreaper whose descendants we diff
-  int report_fd = -1;    // RunnerReport frames go here
+  pid_t supervisor = 0;              // our parent, the subreaper whose descendants we diff
+  int report_fd = -1;                // RunnerReport frames go here
   int report_fd_in_supervisor = -1;  // the same pipe's write end, as the supervisor numbers it
-  int registry_fd = -1;  // O_APPEND memfd the Python process hooks write to
+  int registry_fd = -1;              // O_APPEND memfd the Python process hooks write to
 };
 
 // Serves `request` in this process and exits; never returns. The caller has

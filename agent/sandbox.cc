@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "agent/zygote.h"
@@ -37,8 +38,8 @@ Result<pid_t> SpawnZygote(const std::string& executable, int child_fd) {
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char* argv[] = {const_cast<char*>("graphene"), const_cast<char*>(kZygoteCommand), nullptr};
   pid_t pid = 0;
   int error = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes, argv, environ);
@@ -63,7 +64,12 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(const SandboxOptions& options) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof(kSocketBufferBytes));
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof(kSocketBufferBytes));
   }
-  Result<pid_t> zygote = SpawnZygote(options.executable, theirs.get());
+  // The real path, so that the zygote's processes are named after it ("exe"
+  // otherwise) in ps and in /proc/PID/comm.
+  std::error_code ignored;
+  std::string executable = std::filesystem::canonical(options.executable, ignored).string();
+  if (executable.empty()) executable = options.executable;
+  Result<pid_t> zygote = SpawnZygote(executable, theirs.get());
   if (!zygote.ok()) return zygote.status();
   return std::unique_ptr<Sandbox>(new Sandbox(options, *zygote, std::move(ours)));
 }

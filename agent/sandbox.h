@@ -22,7 +22,7 @@
 namespace graphene {
 
 struct SandboxOptions {
-  size_t slots = 1;                          // executions at once
+  size_t slots = 1;                           // executions at once
   std::string executable = "/proc/self/exe";  // a graphene binary that can run as the zygote
 };
 
@@ -63,7 +63,7 @@ class Sandbox : public Executor {
   UniqueFd socket_;
   FrameReader reader_;
   uint64_t next_id_ = 1;
-  std::map<uint64_t, Job> jobs_;  // request id -> job in flight
+  std::map<uint64_t, Job> jobs_;         // request id -> job in flight
   std::vector<ExecutionResult> failed_;  // results made up for a dead zygote
   bool dead_ = false;
 };

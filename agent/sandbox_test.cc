@@ -109,9 +109,9 @@ TEST_F(SandboxTest, DescribesFixtureWithItsExpectation) {
 TEST_F(SandboxTest, ExplainsTargetsThatDoNotLoad) {
   std::string syntax = WriteTarget("broken_syntax", "def target(x):\n  return (\n");
   std::string not_callable = WriteTarget("not_callable", "target = 42\n");
-  auto infos = sandbox_->Describe({"no.such.module:f", "fixtures.python.no_escape:nope", syntax,
-                                   not_callable, "missing_colon"},
-                                  GRAPHENE_SOURCE_DIR, 10000);
+  auto infos = sandbox_->Describe(
+      {"no.such.module:f", "fixtures.python.no_escape:nope", syntax, not_callable, "missing_colon"},
+      GRAPHENE_SOURCE_DIR, 10000);
   ASSERT_TRUE(infos.ok()) << infos.status().message();
   ASSERT_EQ(infos->size(), 5u);
   for (const TargetInfo& info : *infos) EXPECT_FALSE(info.ok) << info.spec;
@@ -217,7 +217,8 @@ def target(data):
 }
 
 TEST_F(SandboxTest, TimeoutKillsTheExecution) {
-  std::string target = WriteTarget("forever", "import time\ndef target(data):\n  time.sleep(1000)\n");
+  std::string target =
+      WriteTarget("forever", "import time\ndef target(data):\n  time.sleep(1000)\n");
   auto start = std::chrono::steady_clock::now();
   ExecutionResult r = Run(target, 300);
   EXPECT_EQ(r.status, kStatusTimeout);
@@ -226,11 +227,13 @@ TEST_F(SandboxTest, TimeoutKillsTheExecution) {
 }
 
 TEST_F(SandboxTest, ExceptionsAndExitsAreRecorded) {
-  std::string raises = WriteTarget("raises", "def target(data):\n  raise ValueError('bad ' + data)\n");
+  std::string raises =
+      WriteTarget("raises", "def target(data):\n  raise ValueError('bad ' + data)\n");
   ExecutionResult r = Run(raises);
   EXPECT_EQ(r.status, kStatusException);
   EXPECT_NE(r.error.find("ValueError: bad hello"), std::string::npos) << r.error;
-  std::string exits = WriteTarget("exits", "import os\ndef target(data):\n  print('bye')\n  os._exit(7)\n");
+  std::string exits =
+      WriteTarget("exits", "import os\ndef target(data):\n  print('bye')\n  os._exit(7)\n");
   r = Run(exits);
   EXPECT_EQ(r.status, kStatusCrash);
   EXPECT_NE(r.error.find("status 7"), std::string::npos) << r.error;
@@ -399,6 +402,20 @@ def target(data):
   EXPECT_EQ(r.status, kStatusOk) << r.error;
   ASSERT_EQ(r.escapes.size(), 1u);
   ExpectNothingLeft();
+}
+
+TEST_F(SandboxTest, NativeThreadsAreAttributedToThePythonLineThatStartedThem) {
+  std::string target = WriteTarget("native", R"py(
+import faulthandler
+def target(data):
+    faulthandler.dump_traceback_later(30)
+)py");
+  ExecutionResult r = Run(target);
+  ASSERT_EQ(r.escapes.size(), 1u);
+  EXPECT_EQ(r.escapes[0].kind, kKindNativeThread);
+  EXPECT_NE(r.escapes[0].started_at.find("native.py:4"), std::string::npos)
+      << r.escapes[0].started_at;
+  EXPECT_EQ(r.escapes[0].started_in, "target");
 }
 
 TEST_F(SandboxTest, StrictCountsTransients) {

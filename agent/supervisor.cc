@@ -65,7 +65,8 @@ class OutputCapture {
     }
   }
   std::string Take() {
-    if (dropped_ > 0) text_ += fmt::format("\n[graphene: output truncated, {} more bytes]", dropped_);
+    if (dropped_ > 0)
+      text_ += fmt::format("\n[graphene: output truncated, {} more bytes]", dropped_);
     return std::move(text_);
   }
 
@@ -113,8 +114,8 @@ class Supervisor {
   bool done_ = false;
   SandboxReply reply_;
   Clock::time_point deadline_;
-  bool calling_ = false;          // the runner has sent its baseline and is in the call
-  bool asked_to_stop_ = false;    // the timeout signal went to the runner
+  bool calling_ = false;        // the runner has sent its baseline and is in the call
+  bool asked_to_stop_ = false;  // the timeout signal went to the runner
   Clock::time_point next_process_count_;
 };
 
@@ -142,8 +143,8 @@ void Supervisor::ForkRunner() {
     rlim_t bytes = static_cast<rlim_t>(request_.job.memory_limit_mb) << 20;
     rlimit memory{bytes, bytes};
     if (request_.kind == kRequestExecute) ::setrlimit(RLIMIT_AS, &memory);
-    RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(),
-                                      report.write_end.get(), registry_fd_.get()});
+    RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(), report.write_end.get(),
+                                      registry_fd_.get()});
   }
   ::close(dev_null);
   if (runner_ < 0) {
@@ -271,9 +272,8 @@ bool Supervisor::Finish() {
   if (request_.kind == kRequestExecute) {
     reply_.result.output = output_.Take();
     if (survivors > 0) {
-      reply_.result.error +=
-          fmt::format("{}graphene could not kill {} processes", reply_.result.error.empty() ? "" : "\n",
-                      survivors);
+      reply_.result.error += fmt::format("{}graphene could not kill {} processes",
+                                         reply_.result.error.empty() ? "" : "\n", survivors);
     }
   }
   return WriteFrame(reply_fd_, Pack(reply_)).ok();

@@ -126,8 +126,8 @@ void Zygote::Start(const SandboxRequest& request) {
   uint32_t limit_ms = request.kind == kRequestExecute
                           ? request.job.timeout_ms + request.job.grace_ms
                           : request.timeout_ms;
-  slot->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms) +
-                   kSupervisorSlack;
+  slot->deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms) + kSupervisorSlack;
   if (!WriteFrame(slot->request_fd.get(), Pack(request)).ok()) {
     Retire(*slot, "the execution's supervisor could not take the job");
   }
@@ -155,8 +155,7 @@ void Zygote::Retire(Slot& slot, const std::string& why) {
   if (slot.busy) {
     std::string how = WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
                                           : fmt::format("status {}", WEXITSTATUS(status));
-    SandboxReply reply = ErrorReply(slot.request_id, slot.job,
-                                    fmt::format(fmt::runtime(why), how));
+    SandboxReply reply = ErrorReply(slot.request_id, slot.job, fmt::format(fmt::runtime(why), how));
     reply.error.clear();
     reply.result.status = kStatusCrash;
     reply.result.escapes = DescribeOrphans();
@@ -172,8 +171,9 @@ void Zygote::RetireWedged() {
   for (auto it = slots_.begin(); it != slots_.end();) {
     Slot& slot = *it++;
     if (slot.busy && now > slot.deadline) {
-      Retire(slot, "the execution's supervisor stopped responding and was killed ({}): "
-                   "did the target stop its parent process?");
+      Retire(slot,
+             "the execution's supervisor stopped responding and was killed ({}): "
+             "did the target stop its parent process?");
     }
   }
 }
@@ -207,9 +207,7 @@ void Zygote::KillOrphans() {
   }
 }
 
-void Zygote::Send(const SandboxReply& reply) {
-  AppendFrame(outbox_, Pack(reply));
-}
+void Zygote::Send(const SandboxReply& reply) { AppendFrame(outbox_, Pack(reply)); }
 
 void Zygote::Flush() {
   while (!outbox_.empty()) {
@@ -264,8 +262,9 @@ int Zygote::Run() {
   ::sigprocmask(SIG_BLOCK, &stop, nullptr);
   signal_fd_.reset(::signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK));
   while (true) {
-    std::vector<pollfd> fds = {{socket_fd_, static_cast<short>(POLLIN | (outbox_.empty() ? 0 : POLLOUT)), 0},
-                               {signal_fd_.get(), POLLIN, 0}};
+    std::vector<pollfd> fds = {
+        {socket_fd_, static_cast<short>(POLLIN | (outbox_.empty() ? 0 : POLLOUT)), 0},
+        {signal_fd_.get(), POLLIN, 0}};
     std::vector<Slot*> order;
     for (Slot& slot : slots_) {
       fds.push_back({slot.reply_fd.get(), POLLIN, 0});

@@ -60,10 +60,6 @@ const std::map<std::string, std::string> kExpectedStatus = {
 const std::string kTransientTarget =
     "fixtures/python/no_escape_patterns.py:thread_ending_after_return";
 
-// graphene cannot tell where C code started a native thread (Python never
-// sees the thread start), so a native_thread escape may have no `started_at`.
-const std::set<std::string> kKindsWithoutOrigin = {"native_thread"};
-
 constexpr int kRepeats = 5;
 const std::vector<std::string> kInputs = {"a", "bb"};
 // Wider than the defaults (100 ms, 5 s), so that a busy machine does not
@@ -81,9 +77,8 @@ struct Marker {
 };
 
 int Indentation(const std::string& line) {
-  return static_cast<int>(line.find_first_not_of(" \t") == std::string::npos
-                              ? line.size()
-                              : line.find_first_not_of(" \t"));
+  const size_t code = line.find_first_not_of(" \t");
+  return static_cast<int>(code == std::string::npos ? line.size() : code);
 }
 
 // Reads the markers of a fixture file (records a failure for a malformed one).
@@ -142,8 +137,7 @@ std::vector<Marker> ReadMarkers(const std::filesystem::path& path) {
 bool HasEntry(const json& entries, const std::string& kind, const std::string& started_at) {
   return std::any_of(entries.begin(), entries.end(), [&](const json& entry) {
     if (entry.at("kind") != kind) return false;
-    return entry.at("started_at") == started_at ||
-           (kKindsWithoutOrigin.count(kind) && entry.at("started_at") == "");
+    return entry.at("started_at") == started_at;
   });
 }
 
@@ -294,7 +288,6 @@ TEST_P(PatternsTest, EveryPatternIsClassifiedOnEveryRepeat) {
       for (const json& escape : result.at("escapes")) {
         const std::string kind = escape.at("kind").get<std::string>();
         const std::string started_at = escape.at("started_at").get<std::string>();
-        if (started_at.empty() && kKindsWithoutOrigin.count(kind)) continue;
         auto marker = by_started_at.find(started_at);
         if (marker == by_started_at.end()) {
           ADD_FAILURE() << "escape " << escape.dump() << " is not attributed to a marked line";

@@ -11,9 +11,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Empty when the file vanished, even mid-read (its process exited).
 std::string ReadWholeFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  try {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 // Parses /proc/PID/stat. The command name may hold spaces and parentheses,
