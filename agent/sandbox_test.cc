@@ -418,6 +418,30 @@ def target(data):
   EXPECT_EQ(r.escapes[0].started_in, "target");
 }
 
+TEST_F(SandboxTest, ChangesATargetMakesDoNotLeakIntoTheNextExecution) {
+  std::string pollute = WriteTarget("pollute", R"py(
+import os, signal, sys
+def target(data):
+    os.environ["GRAPHENE_POLLUTED"] = "1"
+    os.chdir("/")
+    sys.modules["graphene_polluted"] = object()
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+)py");
+  std::string check = WriteTarget("check_clean", R"py(
+import os, signal, sys
+def target(data):
+    assert "GRAPHENE_POLLUTED" not in os.environ, "environment leaked"
+    assert os.getcwd() != "/", "working directory leaked"
+    assert "graphene_polluted" not in sys.modules, "sys.modules leaked"
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, "signal handler leaked"
+)py");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Run(pollute).status, kStatusOk);
+    ExecutionResult r = Run(check);
+    EXPECT_EQ(r.status, kStatusOk) << r.error;
+  }
+}
+
 TEST_F(SandboxTest, StrictCountsTransients) {
   std::string target = WriteTarget("short_lived", R"py(
 import threading, time
