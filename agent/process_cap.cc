@@ -33,19 +33,23 @@ ProcessCap::ProcessCap() {
   std::string dir = GroupOf(::getpid());
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return;
   if (::access((dir + "/pids.max").c_str(), W_OK) != 0) return;
+  if (!WriteFile(dir + "/cgroup.procs", std::to_string(::getpid()))) {
+    ::rmdir(dir.c_str());
+    return;
+  }
   dir_ = dir;
 }
 
 ProcessCap::~ProcessCap() {
-  if (active()) ::rmdir(dir_.c_str());
+  // We are in the cgroup ourselves: leave it for our parent's, then remove it.
+  if (active() && WriteFile(std::string(kPidsRoot) + "/cgroup.procs", std::to_string(::getpid()))) {
+    ::rmdir(dir_.c_str());
+  }
 }
 
-void ProcessCap::SetLimit(uint32_t processes) const {
-  if (active()) WriteFile(dir_ + "/pids.max", std::to_string(processes));
-}
-
-void ProcessCap::Enter() const {
-  if (active()) WriteFile(dir_ + "/cgroup.procs", std::to_string(::getpid()));
+void ProcessCap::SetLimit(uint32_t processes) {
+  if (!active() || processes == limit_) return;
+  if (WriteFile(dir_ + "/pids.max", std::to_string(processes))) limit_ = processes;
 }
 
 bool ProcessCap::RemoveLeftover(pid_t pid) {

@@ -15,18 +15,18 @@ namespace graphene {
 
 class ProcessCap {
  public:
-  // Creates the cgroup for the calling supervisor, if possible.
+  // Creates a cgroup for the calling supervisor, if possible, and moves the
+  // supervisor into it, so that every runner it forks, and all they start,
+  // count against the cap without moving each of them.
   ProcessCap();
   ~ProcessCap();  // removes the cgroup (it must be empty by then)
   ProcessCap(const ProcessCap&) = delete;
   ProcessCap& operator=(const ProcessCap&) = delete;
 
   bool active() const { return !dir_.empty(); }
-  // Sets the cap for the next execution. No-op when inactive.
-  void SetLimit(uint32_t processes) const;
-  // Moves the calling process (a freshly forked runner) into the cgroup, so it
-  // and everything it starts count against the cap. No-op when inactive.
-  void Enter() const;
+  // Sets the cap for the next execution (the supervisor counts as one).
+  // No-op when inactive or unchanged.
+  void SetLimit(uint32_t processes);
 
   // Removes the cgroup a dead supervisor `pid` left behind. False while it
   // still holds processes (killed ones take a moment to exit): try again.
@@ -34,6 +34,7 @@ class ProcessCap {
 
  private:
   std::string dir_;
+  uint32_t limit_ = 0;
 };
 
 }  // namespace graphene

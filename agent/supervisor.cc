@@ -87,7 +87,7 @@ std::string DescribeExit(int wait_status) {
 
 class Supervisor {
  public:
-  Supervisor(const SandboxRequest& request, int reply_fd, int signal_fd, const ProcessCap& cap)
+  Supervisor(const SandboxRequest& request, int reply_fd, int signal_fd, ProcessCap& cap)
       : request_(request), reply_fd_(reply_fd), signal_fd_(signal_fd), cap_(cap) {}
   // Runs the request and writes its reply; false if the reply could not be sent.
   bool Run();
@@ -104,7 +104,7 @@ class Supervisor {
   SandboxRequest request_;
   int reply_fd_;
   int signal_fd_;
-  const ProcessCap& cap_;
+  ProcessCap& cap_;
   pid_t runner_ = 0;
   UniqueFd report_fd_, output_fd_, registry_fd_, runner_pidfd_;
   // Kept open so a runner whose target closed every fd can reopen the pipe.
@@ -124,13 +124,13 @@ void Supervisor::ForkRunner() {
   registry_fd_.reset(::memfd_create("graphene-registry", MFD_CLOEXEC));
   ::fcntl(registry_fd_.get(), F_SETFL, O_APPEND);
   int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  // One over the limit, so that the supervisor's count sees a target that
-  // tried to exceed it and ends the execution as a crash.
-  if (request_.kind == kRequestExecute) cap_.SetLimit(request_.job.max_processes + 2);
+  // The supervisor, the runner, the limit, and one over it, so that the
+  // supervisor's count sees a target that tried to exceed it and ends the
+  // execution as a crash.
+  if (request_.kind == kRequestExecute) cap_.SetLimit(request_.job.max_processes + 3);
 
   runner_ = ::fork();
   if (runner_ == 0) {
-    if (request_.kind == kRequestExecute) cap_.Enter();
     PyOS_AfterFork_Child();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(dev_null, STDIN_FILENO);
