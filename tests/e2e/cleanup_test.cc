@@ -22,8 +22,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/e2e_test_base.h"
-#include "tests/e2e/process_table.h"
+#include "tests/e2e/leftover_check.h"
 
 namespace graphene::e2e {
 namespace {
@@ -31,56 +30,7 @@ namespace {
 using nlohmann::json;
 using ::testing::SizeIs;
 
-class CleanupTest : public GrapheneE2eTest {
- protected:
-  void SetUp() override {
-    GrapheneE2eTest::SetUp();
-    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "becoming a child subreaper";
-    before_ = SnapshotProcessIds();
-  }
-
-  void TearDown() override {
-    // Whatever a failed check found is killed, so that it does not outlive
-    // the test either.
-    for (const ProcessEntry& entry : LeftBehind()) ::kill(entry.pid, SIGKILL);
-    ReapOrphans();
-    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
-    GrapheneE2eTest::TearDown();
-  }
-
-  // Living processes that started after SetUp and belong to this test's
-  // graphene runs (see the file comment).
-  std::vector<ProcessEntry> LeftBehind() {
-    ReapOrphans();
-    std::set<pid_t> descendants;
-    for (pid_t pid : DescendantsOf(::getpid())) descendants.insert(pid);
-    std::vector<ProcessEntry> left;
-    for (const ProcessEntry& entry : ListProcesses()) {
-      if (entry.pid == ::getpid() || entry.state == 'Z') continue;  // a zombie runs nothing
-      if (before_.count({entry.pid, entry.start_time})) continue;
-      if (descendants.count(entry.pid) ||
-          EnvironmentValue(entry, kRunMarkerVariable) == run_marker()) {
-        left.push_back(entry);
-      }
-    }
-    return left;
-  }
-
-  void ExpectNothingLeft() {
-    const std::vector<ProcessEntry> left = LeftBehind();
-    EXPECT_TRUE(left.empty()) << "left running after graphene exited:\n" << DescribeProcesses(left);
-  }
-
- private:
-  // Orphans re-parented to this process that have exited stay zombies until
-  // reaped. graphene itself was reaped by the runner before this is called.
-  static void ReapOrphans() {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
-
-  std::set<ProcessId> before_;
-};
+class CleanupTest : public LeftoverCheckingTest {};
 
 TEST_F(CleanupTest, RunAllOverTheFixturesLeavesNothingRunning) {
   const json report =

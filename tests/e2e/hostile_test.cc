@@ -27,8 +27,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/e2e_test_base.h"
 #include "tests/e2e/fixture_catalog.h"
+#include "tests/e2e/leftover_check.h"
 #include "tests/e2e/process_table.h"
 #include "tests/e2e/result_database.h"
 
@@ -163,56 +163,8 @@ void ExpectResultMatches(const json& result, const HostileCase& c) {
   }
 }
 
-class HostileTest : public GrapheneE2eTest {
+class HostileTest : public LeftoverCheckingTest {
  protected:
-  void SetUp() override {
-    GrapheneE2eTest::SetUp();
-    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "becoming a child subreaper";
-    before_ = SnapshotProcessIds();
-  }
-
-  void TearDown() override {
-    // Whatever a failed check found is killed, so that it does not outlive
-    // the test either.
-    for (const ProcessEntry& entry : LeftBehind()) ::kill(entry.pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ReapOrphans();
-    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
-    GrapheneE2eTest::TearDown();
-  }
-
-  // Living processes that started after SetUp and belong to this test's
-  // graphene runs (see cleanup_test.cc).
-  std::vector<ProcessEntry> LeftBehind() {
-    ReapOrphans();
-    std::set<pid_t> descendants;
-    for (pid_t pid : DescendantsOf(::getpid())) descendants.insert(pid);
-    std::vector<ProcessEntry> left;
-    for (const ProcessEntry& entry : ListProcesses()) {
-      if (entry.pid == ::getpid() || entry.state == 'Z') continue;  // a zombie runs nothing
-      if (before_.count({entry.pid, entry.start_time})) continue;
-      if (descendants.count(entry.pid) ||
-          EnvironmentValue(entry, kRunMarkerVariable) == run_marker()) {
-        left.push_back(entry);
-      }
-    }
-    return left;
-  }
-
-  // graphene has exited: nothing it started may still run. A process that
-  // was sent SIGKILL may take a moment to be gone on a busy machine, so the
-  // check allows one second; the targets' leftovers sleep for 30 s.
-  void ExpectNothingLeft() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    std::vector<ProcessEntry> left = LeftBehind();
-    while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      left = LeftBehind();
-    }
-    EXPECT_TRUE(left.empty()) << left.size() << " processes left running after graphene exited:\n"
-                              << DescribeProcesses(left).substr(0, 4000);
-  }
-
   // Runs graphene with `args` plus the JSON format and the test's database,
   // checks its exit status, and returns its report (null if it printed none).
   json RunReport(const std::vector<std::string>& args, int expected_exit) {
@@ -230,16 +182,6 @@ class HostileTest : public GrapheneE2eTest {
     }
     return report;
   }
-
- private:
-  // Orphans re-parented to this process that have exited stay zombies until
-  // reaped.
-  static void ReapOrphans() {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
-
-  std::set<ProcessId> before_;
 };
 
 class HostileTargetTest : public HostileTest, public ::testing::WithParamInterface<HostileCase> {};

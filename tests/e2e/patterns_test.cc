@@ -31,8 +31,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/e2e_test_base.h"
 #include "tests/e2e/fixture_catalog.h"
+#include "tests/e2e/leftover_check.h"
 #include "tests/e2e/process_table.h"
 
 namespace graphene::e2e {
@@ -141,59 +141,9 @@ bool HasEntry(const json& entries, const std::string& kind, const std::string& s
   });
 }
 
-// The process_table.h readers throw std::ios_base::failure when a process
-// (anyone's, on a busy machine) exits between opening and reading one of its
-// /proc files; another look a moment later is fine.
-template <typename Read>
-std::invoke_result_t<Read> Retrying(Read read) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      return read();
-    } catch (const std::ios_base::failure&) {
-      if (attempt == 5) throw;
-    }
-  }
-}
-
-class PatternsTest : public GrapheneE2eTest, public ::testing::WithParamInterface<std::string> {
+class PatternsTest : public LeftoverCheckingTest,
+                     public ::testing::WithParamInterface<std::string> {
  protected:
-  // As in cleanup_test.cc: this process becomes a child subreaper, so every
-  // orphan of its graphene runs (double forks, new sessions) is re-parented to
-  // it; whatever is left is either its descendant or carries the run marker.
-  void SetUp() override {
-    GrapheneE2eTest::SetUp();
-    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << "becoming a child subreaper";
-    before_ = Retrying(SnapshotProcessIds);
-  }
-
-  void TearDown() override {
-    for (const ProcessEntry& entry : LeftBehind()) ::kill(entry.pid, SIGKILL);
-    ReapOrphans();
-    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
-    GrapheneE2eTest::TearDown();
-  }
-
-  std::vector<ProcessEntry> LeftBehind() {
-    ReapOrphans();
-    std::set<pid_t> descendants;
-    for (pid_t pid : Retrying([] { return DescendantsOf(::getpid()); })) descendants.insert(pid);
-    std::vector<ProcessEntry> left;
-    for (const ProcessEntry& entry : Retrying(ListProcesses)) {
-      if (entry.pid == ::getpid() || entry.state == 'Z') continue;
-      if (before_.count({entry.pid, entry.start_time})) continue;
-      if (descendants.count(entry.pid) ||
-          EnvironmentValue(entry, kRunMarkerVariable) == run_marker()) {
-        left.push_back(entry);
-      }
-    }
-    return left;
-  }
-
-  void ExpectNothingLeft() {
-    const std::vector<ProcessEntry> left = LeftBehind();
-    EXPECT_TRUE(left.empty()) << "left running after graphene exited:\n" << DescribeProcesses(left);
-  }
-
   std::vector<std::string> RunAllArgs(const std::string& file) {
     std::vector<std::string> args = {"run-all", "--test-dir", file, "--repeat",
                                      std::to_string(kRepeats)};
@@ -201,14 +151,6 @@ class PatternsTest : public GrapheneE2eTest, public ::testing::WithParamInterfac
     args.insert(args.end(), kTimingOptions.begin(), kTimingOptions.end());
     return args;
   }
-
- private:
-  static void ReapOrphans() {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
-
-  std::set<ProcessId> before_;
 };
 
 TEST_P(PatternsTest, EveryPatternIsClassifiedOnEveryRepeat) {
