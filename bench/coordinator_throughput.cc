@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +31,7 @@
 
 #include "agent/agent.h"
 #include "agent/fake_executor.h"
+#include "base/log.h"
 #include "coordinator/coordinator.h"
 #include "schema/database.h"
 #include "store/store.h"
@@ -41,7 +43,7 @@ namespace fs = std::filesystem;
 
 struct Config {
   int agents = 2;
-  size_t slots = 256;  // per agent
+  size_t slots = 256;   // per agent
   uint32_t batch = 64;  // CoordinatorOptions::max_batch_jobs
   size_t targets = 100;
   size_t inputs = 100;
@@ -68,7 +70,8 @@ long ProcStatusKb(const std::string& field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return -1;
 }
@@ -120,8 +123,8 @@ class SqliteSink : public ResultSink {
 class AgentThread {
  public:
   static Result<std::unique_ptr<AgentThread>> Start(zmq::context_t& context,
-                                                   const std::string& endpoint, std::string name,
-                                                   size_t slots) {
+                                                    const std::string& endpoint, std::string name,
+                                                    size_t slots) {
     auto agent_thread = std::unique_ptr<AgentThread>(new AgentThread);
     Result<std::unique_ptr<FakeExecutor>> executor =
         FakeExecutor::Create(FakeExecutorOptions{.capacity = slots});
@@ -261,8 +264,8 @@ Status Measure(const Config& config, uint32_t repeat, const std::string& sink_ki
     }
   }
   if (result.ok() && report.delivered != report.jobs) {
-    result = Status::Error(fmt::format("{} results delivered, {} expected", report.delivered,
-                                       report.jobs));
+    result = Status::Error(
+        fmt::format("{} results delivered, {} expected", report.delivered, report.jobs));
   }
   return result;
 }
@@ -289,7 +292,8 @@ Report RunInChild(const Config& config, uint32_t repeat, const std::string& sink
     Report child;
     Status status = Measure(config, repeat, sink_kind, child);
     child.ok = status.ok();
-    if (!status.ok()) std::snprintf(child.error, sizeof(child.error), "%s", status.message().c_str());
+    if (!status.ok())
+      std::snprintf(child.error, sizeof(child.error), "%s", status.message().c_str());
     ssize_t written = write(fds[1], &child, sizeof(child));
     _exit(written == static_cast<ssize_t>(sizeof(child)) ? 0 : 1);
   }
@@ -337,6 +341,13 @@ bool ParseArgs(int argc, char** argv, Config& config) {
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") return false;
+    static const std::set<std::string> kFlags = {"--agents",  "--slots",  "--batch",
+                                                 "--targets", "--inputs", "--timeout",
+                                                 "--repeats", "--sink",   "--transport"};
+    if (!kFlags.contains(flag)) {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return false;
+    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "%s needs a value\n", flag.c_str());
       return false;
@@ -393,15 +404,17 @@ int Main(int argc, char** argv) {
     Usage();
     return 2;
   }
+  SetMinLogLevel(LogLevel::kWarning);  // no "agent joined" lines between the rows
   fmt::print(
       "coordinator_bench: {} agent(s) x {} fake slots, batch {}, transport {}, {} targets x {} "
       "inputs x repeat, {} CPU(s)\n",
       config.agents, config.slots, config.batch, config.transport, config.targets, config.inputs,
       std::thread::hardware_concurrency());
-  fmt::print("each row: a fresh child process; peak = its VmHWM after the campaign, growth = "
-             "VmHWM after - VmHWM before (agents connected, nothing run)\n\n");
-  fmt::print("{:<7} {:>10} {:>9} {:>11} {:>10} {:>11} {:>10}\n", "sink", "jobs", "wall s",
-             "jobs/s", "peak MB", "growth MB", "rss MB");
+  fmt::print(
+      "each row: a fresh child process; peak = its VmHWM after the campaign, growth = "
+      "VmHWM after - VmHWM before (agents connected, nothing run)\n\n");
+  fmt::print("{:<7} {:>10} {:>9} {:>11} {:>10} {:>11} {:>10}\n", "sink", "jobs", "wall s", "jobs/s",
+             "peak MB", "growth MB", "rss MB");
 
   bool all_ok = true;
   for (const std::string& sink : config.sinks) {
@@ -414,10 +427,10 @@ int Main(int argc, char** argv) {
         std::fflush(stdout);
         continue;
       }
-      fmt::print("{:<7} {:>10} {:>9.2f} {:>11.0f} {:>10.1f} {:>11.1f} {:>10.1f}\n", sink,
-                 report.jobs, report.seconds, report.jobs / report.seconds,
-                 report.hwm_after_kb / 1024.0, (report.hwm_after_kb - report.hwm_before_kb) / 1024.0,
-                 report.rss_after_kb / 1024.0);
+      fmt::print(
+          "{:<7} {:>10} {:>9.2f} {:>11.0f} {:>10.1f} {:>11.1f} {:>10.1f}\n", sink, report.jobs,
+          report.seconds, report.jobs / report.seconds, report.hwm_after_kb / 1024.0,
+          (report.hwm_after_kb - report.hwm_before_kb) / 1024.0, report.rss_after_kb / 1024.0);
       std::fflush(stdout);
       reports.push_back(report);
     }
