@@ -57,6 +57,18 @@ struct ExecutionResult {
                      error, output, agent);
 };
 
+// One stored execution with the job it answers: what the store hands back
+// and what a coordinator sends to a client fetching a campaign's results.
+struct StoredExecution {
+  uint64_t job_index = 0;
+  std::string target;
+  std::string input;
+  uint32_t repeat = 0;
+  ExecutionResult result;   // campaign and index filled in from the row
+  std::string finished_at;  // when the result was stored
+  MSGPACK_DEFINE_MAP(job_index, target, input, repeat, result, finished_at);
+};
+
 // What the sandbox found out about a target without running it: where it is,
 // whether it loads, and what its docstring expects.
 struct TargetInfo {

@@ -30,16 +30,6 @@ struct CampaignRecord {
   uint64_t total_jobs = 0;
 };
 
-// One stored execution, as ForEachExecution() hands it back.
-struct StoredExecution {
-  uint64_t job_index = 0;
-  std::string target;
-  std::string input;
-  uint32_t repeat = 0;
-  ExecutionResult result;   // campaign and index filled in from the row
-  std::string finished_at;  // when the result was stored
-};
-
 // Job indices [begin, end) of a campaign that have no stored result.
 struct JobRange {
   uint64_t begin = 0;
