@@ -77,6 +77,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(zmq::context_t& context, AgentOptio
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::maxmsgsize, kMaxWireMessageBytes);
     socket.set(zmq::sockopt::linger, static_cast<int>(kLinger.count()));
+    // ZMTP heartbeats notice a dead TCP connection and make ZeroMQ reconnect.
+    socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(options.heartbeat_interval.count()));
+    socket.set(zmq::sockopt::heartbeat_timeout,
+               static_cast<int>(options.heartbeat_timeout.count()));
+    if (options.configure_socket) options.configure_socket(socket);
     socket.connect(options.endpoint);
     return std::unique_ptr<Agent>(new Agent(std::move(options), executor, std::move(socket)));
   } catch (const zmq::error_t& e) {
@@ -103,17 +108,41 @@ Status Agent::Run() {
 
 Status Agent::Serve() {
   StartSession();
-  while (!stop_requested_.load()) {
+  const Clock::time_point never = Clock::time_point::max();
+  Clock::time_point drain_deadline = never;
+  while (!stop_now_.load()) {
+    if (draining_.load()) {
+      if (drain_deadline == never) {
+        drain_deadline = Clock::now() + options_.drain_timeout;
+        kLog.Info("stopping: finishing {} executions in flight", executor_.in_flight());
+      }
+      if (Drained() || Clock::now() > drain_deadline) break;
+    }
     FlushOutbox();
     bool executor_ready = false;
     if (Status status = Wait(executor_ready); !status.ok()) return status;
     ReceiveAll();
     if (Status status = SubmitBacklog(); !status.ok()) return status;
-    if (executor_ready || executor_.ready_fd() < 0) CollectResults();
+    if (executor_ready || executor_.ready_fd() < 0 || !failed_.empty()) CollectResults();
+    RetryBundleFetches();
     AskForWork();
     KeepAlive();
   }
+  if (executor_.in_flight() > 0) {
+    kLog.Warn("stopping with {} executions unfinished; the coordinator re-runs them",
+              executor_.in_flight());
+  }
   return Status::Ok();
+}
+
+bool Agent::Drained() {
+  // Jobs not started yet are left to the coordinator, which re-leases them
+  // when it gets our Bye.
+  if (!backlog_.empty() || !awaiting_bundle_.empty()) {
+    backlog_.clear();
+    awaiting_bundle_.clear();
+  }
+  return executor_.in_flight() == 0;
 }
 
 Status Agent::Wait(bool& executor_ready) {
@@ -156,6 +185,7 @@ void Agent::Handle(Message message) {
   if (restart) kLog.Info("coordinator is back; saying hello again");
   std::visit(Overloaded{
                  [&](JobBatch& batch) { TakeJobs(std::move(batch)); },
+                 [&](BundleData& data) { OnBundle(std::move(data)); },
                  [&](Bye& bye) {
                    kLog.Warn("coordinator ended the session ({}); saying hello again", bye.reason);
                    restart = true;
@@ -176,7 +206,75 @@ void Agent::TakeJobs(JobBatch batch) {
     kLog.Warn("got {} jobs for {} credit; the extra ones wait for free slots", count, requested_);
   }
   requested_ -= std::min(requested_, count);
-  for (Job& job : batch.jobs) backlog_.push_back(std::move(job));
+  for (Job& job : batch.jobs) PrepareJob(std::move(job));
+}
+
+void Agent::PrepareJob(Job job) {
+  if (job.bundle.empty()) {
+    backlog_.push_back(std::move(job));
+    return;
+  }
+  if (options_.bundles == nullptr) {
+    FailJobs({std::move(job)}, "this agent has no bundle cache");
+    return;
+  }
+  if (options_.bundles->Has(job.bundle)) {
+    options_.bundles->Touch(job.bundle);
+    job.root = options_.bundles->PathOf(job.bundle);
+    backlog_.push_back(std::move(job));
+    return;
+  }
+  auto [wait, first] = awaiting_bundle_.try_emplace(job.bundle);
+  if (first) {
+    kLog.Info("fetching bundle {} from the coordinator", job.bundle);
+    Queue(FetchBundle{.hash = job.bundle});
+    wait->second.asked = Clock::now();
+  }
+  wait->second.jobs.push_back(std::move(job));
+}
+
+void Agent::OnBundle(BundleData data) {
+  auto wait = awaiting_bundle_.find(data.hash);
+  if (wait == awaiting_bundle_.end()) return;  // an answer to a retry already served
+  std::vector<Job> jobs = std::move(wait->second.jobs);
+  awaiting_bundle_.erase(wait);
+  if (!data.error.empty()) {
+    FailJobs(std::move(jobs), fmt::format("the coordinator cannot send bundle {}: {}", data.hash,
+                                          data.error));
+    return;
+  }
+  Result<std::string> path = options_.bundles->Install(data.hash, data.content);
+  if (!path.ok()) {
+    FailJobs(std::move(jobs), fmt::format("bundle {}: {}", data.hash, path.status().message()));
+    return;
+  }
+  kLog.Info("bundle {} unpacked in {}", data.hash, *path);
+  for (Job& job : jobs) {
+    job.root = *path;
+    backlog_.push_back(std::move(job));
+  }
+}
+
+void Agent::FailJobs(std::vector<Job> jobs, const std::string& why) {
+  kLog.Warn("{} jobs cannot run: {}", jobs.size(), why);
+  for (const Job& job : jobs) {
+    ExecutionResult result;
+    result.campaign = job.campaign;
+    result.index = job.index;
+    result.status = "error";
+    result.error = why;
+    failed_.push_back(std::move(result));
+  }
+}
+
+void Agent::RetryBundleFetches() {
+  const Clock::time_point now = Clock::now();
+  for (auto& [hash, wait] : awaiting_bundle_) {
+    if (now - wait.asked < options_.bundle_retry) continue;
+    kLog.Warn("bundle {} not received yet; asking again", hash);
+    Queue(FetchBundle{.hash = hash});
+    wait.asked = now;
+  }
 }
 
 Status Agent::SubmitBacklog() {
@@ -193,6 +291,8 @@ Status Agent::SubmitBacklog() {
 
 void Agent::CollectResults() {
   std::vector<ExecutionResult> results = executor_.Collect();
+  for (ExecutionResult& result : failed_) results.push_back(std::move(result));
+  failed_.clear();
   for (ExecutionResult& result : results) {
     if (result.agent.empty()) result.agent = options_.name;
   }
@@ -234,7 +334,9 @@ void Agent::StartSession() {
 
 void Agent::AskForWork() {
   if (!session_live_) return;
-  const uint64_t held = executor_.in_flight() + backlog_.size() + requested_;
+  if (draining_.load()) return;
+  uint64_t held = executor_.in_flight() + backlog_.size() + requested_;
+  for (const auto& [hash, wait] : awaiting_bundle_) held += wait.jobs.size();
   const uint64_t capacity = executor_.capacity();
   if (held >= capacity) return;
   const uint64_t credit = std::min<uint64_t>(capacity - held, UINT32_MAX);

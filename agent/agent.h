@@ -10,18 +10,30 @@
 // Ready again) when the coordinator says Bye, and when the coordinator speaks
 // again after having been silent for longer than the heartbeat timeout.
 // ZeroMQ reconnects the socket by itself; the agent never does.
+//
+// A job naming a bundle runs in that bundle's folder of the BundleCache. A
+// bundle not cached yet is fetched from the coordinator (FetchBundle) while
+// its jobs wait; if it cannot be had, each of them gets an "error" result,
+// so no job is ever left without one.
+//
+// Stopping drains: the agent asks for no more work, finishes what is in
+// flight, sends the results and says Bye. A second stop request, or the
+// drain timeout, ends it at once; the coordinator re-runs what was left.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
 #include "agent/executor.h"
+#include "bundle/bundle_cache.h"
 #include "base/status.h"
 #include "schema/messages.h"
 
@@ -35,6 +47,14 @@ struct AgentOptions {
   // After this long without a word from the coordinator, the session is
   // considered lost and restarts when the coordinator is heard again.
   std::chrono::milliseconds heartbeat_timeout{10000};
+  // Where bundles are unpacked; null: jobs naming a bundle fail.
+  BundleCache* bundles = nullptr;
+  // Longest a stop waits for executions in flight.
+  std::chrono::milliseconds drain_timeout{60000};
+  // A FetchBundle not answered within this is sent again.
+  std::chrono::milliseconds bundle_retry{10000};
+  // Applied to the DEALER socket before it connects (e.g. CurveZMQ keys).
+  std::function<void(zmq::socket_t&)> configure_socket{};
 };
 
 // "hostname:pid".
@@ -52,24 +72,33 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
   ~Agent();
 
-  // Serves the coordinator until RequestStop(), then says Bye and returns Ok.
+  // Serves the coordinator until stopped, then says Bye and returns Ok.
   // Every job received yields exactly one result sent back, unless the agent
-  // stops first (the coordinator then re-runs it elsewhere). Returns an error
-  // if the executor fails or the socket breaks. Call it once, on one thread.
+  // stops before it finishes (the coordinator then re-runs it elsewhere).
+  // Returns an error if the executor fails or the socket breaks. Call it
+  // once, on one thread.
   Status Run();
 
-  // Makes Run() return within about 100 ms. Safe from any thread and from a
-  // signal handler.
-  void RequestStop() { stop_requested_.store(true); }
+  // First call: drain (take no more work, finish what is in flight, then
+  // return). With `now`, or a second call: Run() returns within about
+  // 100 ms. Safe from any thread and from a signal handler.
+  void RequestStop(bool now = false) {
+    if (now || draining_.exchange(true)) stop_now_.store(true);
+  }
 
  private:
   Agent(AgentOptions options, Executor& executor, zmq::socket_t socket);
 
   Status Serve();
+  bool Drained();
   Status Wait(bool& executor_ready);
   void ReceiveAll();
   void Handle(Message message);
   void TakeJobs(JobBatch batch);
+  void PrepareJob(Job job);
+  void OnBundle(BundleData data);
+  void FailJobs(std::vector<Job> jobs, const std::string& why);
+  void RetryBundleFetches();
   Status SubmitBacklog();
   void CollectResults();
   void QueueResults(std::vector<ExecutionResult> results);
@@ -82,9 +111,17 @@ class Agent {
   AgentOptions options_;
   Executor& executor_;
   zmq::socket_t socket_;
-  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> stop_now_{false};
 
   std::deque<Job> backlog_;         // received, waiting for a free slot
+  // Jobs waiting for a bundle being fetched, by bundle hash.
+  struct BundleWait {
+    std::vector<Job> jobs;
+    std::chrono::steady_clock::time_point asked;
+  };
+  std::map<std::string, BundleWait> awaiting_bundle_;
+  std::vector<ExecutionResult> failed_;  // results made here, not by the executor
   std::deque<std::string> outbox_;  // encoded messages the socket has not taken yet
   uint64_t requested_ = 0;          // credit asked for and not yet filled with jobs
   bool session_live_ = false;       // false once the coordinator fell silent

@@ -21,7 +21,19 @@ namespace {
 
 constexpr int kSocketBufferBytes = 4 << 20;
 
-Result<pid_t> SpawnZygote(const std::string& executable, int child_fd) {
+Result<pid_t> SpawnZygote(const std::string& executable, int child_fd,
+                          const std::optional<RunAs>& run_as) {
+  // Our environment, plus who runs the targets.
+  std::vector<std::string> variables;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::string_view(*variable).starts_with(std::string(kRunAsVariable) + "=")) continue;
+    variables.emplace_back(*variable);
+  }
+  if (run_as) variables.push_back(std::string(kRunAsVariable) + "=" + FormatRunAs(*run_as));
+  std::vector<char*> envp;
+  for (std::string& variable : variables) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, child_fd, kZygoteSocketFd);
@@ -42,7 +54,7 @@ Result<pid_t> SpawnZygote(const std::string& executable, int child_fd) {
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char* argv[] = {const_cast<char*>("graphene"), const_cast<char*>(kZygoteCommand), nullptr};
   pid_t pid = 0;
-  int error = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes, argv, environ);
+  int error = ::posix_spawn(&pid, executable.c_str(), &actions, &attributes, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (error != 0) {
@@ -69,7 +81,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(const SandboxOptions& options) {
   std::error_code ignored;
   std::string executable = std::filesystem::canonical(options.executable, ignored).string();
   if (executable.empty()) executable = options.executable;
-  Result<pid_t> zygote = SpawnZygote(executable, theirs.get());
+  Result<pid_t> zygote = SpawnZygote(executable, theirs.get(), options.run_as);
   if (!zygote.ok()) return zygote.status();
   return std::unique_ptr<Sandbox>(new Sandbox(options, *zygote, std::move(ours)));
 }

@@ -3,7 +3,8 @@
 file(REAL_PATH "${Python3_EXECUTABLE}" graphene_python_executable)
 
 add_library(graphene_sandbox STATIC
-  embedded_python.cc native_thread_origin.cc os_threads.cc process_cap.cc process_tree.cc runner.cc sandbox.cc
+  embedded_python.cc native_thread_origin.cc os_threads.cc process_cap.cc process_tree.cc run_as.cc runner.cc
+  sandbox.cc
   snapshot_diff.cc supervisor.cc zygote.cc)
 target_include_directories(graphene_sandbox PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(graphene_sandbox PUBLIC graphene_schema pybind11::embed fmt::fmt ${CMAKE_DL_LIBS})

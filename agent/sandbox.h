@@ -11,10 +11,12 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/executor.h"
+#include "agent/run_as.h"
 #include "base/frame_io.h"
 #include "base/unique_fd.h"
 #include "schema/sandbox_protocol.h"
@@ -24,6 +26,8 @@ namespace graphene {
 struct SandboxOptions {
   size_t slots = 1;                           // executions at once
   std::string executable = "/proc/self/exe";  // a graphene binary that can run as the zygote
+  // Who runs the targets (agent/run_as.h); nullopt: whoever runs the agent.
+  std::optional<RunAs> run_as{};
 };
 
 class Sandbox : public Executor {

@@ -20,6 +20,7 @@
 
 #include "agent/process_cap.h"
 #include "agent/process_tree.h"
+#include "agent/run_as.h"
 #include "agent/runner.h"
 #include "agent/snapshot_diff.h"
 #include "base/frame_io.h"
@@ -143,6 +144,15 @@ void Supervisor::ForkRunner() {
     rlim_t bytes = static_cast<rlim_t>(request_.job.memory_limit_mb) << 20;
     rlimit memory{bytes, bytes};
     if (request_.kind == kRequestExecute) ::setrlimit(RLIMIT_AS, &memory);
+    // A crashing target must not litter its folder (or the bundle cache)
+    // with core files.
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    if (const std::optional<RunAs>& user = ExecutionUser(); user && !BecomeUser(*user)) {
+      fmt::print(stderr, "graphene runner: {}\n",
+                 ErrnoMessage("running as user " + FormatRunAs(*user)));
+      ::_exit(3);
+    }
     RunRunner(request_, RunnerContext{::getppid(), report.write_end.get(), report.write_end.get(),
                                       registry_fd_.get()});
   }

@@ -1,5 +1,6 @@
 #include "agent/zygote.h"
 
+#include "agent/run_as.h"
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -294,6 +295,7 @@ int RunZygote(int socket_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::close_range(socket_fd + 1, ~0U, 0);
+  SetExecutionUser(TakeRunAsFromEnvironment());
   Status started = StartEmbeddedPython();
   if (!started.ok()) {
     fmt::print(stderr, "graphene zygote: {}\n", started.message());

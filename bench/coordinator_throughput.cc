@@ -141,7 +141,7 @@ class AgentThread {
   }
   ~AgentThread() { Stop(); }
   Status Stop() {
-    if (agent_) agent_->RequestStop();
+    if (agent_) agent_->RequestStop(/*now=*/true);
     if (thread_.joinable()) thread_.join();
     return status_;
   }

@@ -45,7 +45,7 @@ Status RunLocalCampaign(const CampaignPlan& plan, Executor& executor, ResultSink
   if (stop_requested.load()) (*coordinator)->RequestStop();
   Status campaign = (*coordinator)->RunCampaign(plan, sink, on_progress);
   running_coordinator.store(nullptr);
-  (*agent)->RequestStop();
+  (*agent)->RequestStop(/*now=*/true);
   agent_thread.join();
   if (!agent_status.ok()) return Status::Error("the local agent failed: " + agent_status.message());
   return campaign;

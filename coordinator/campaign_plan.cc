@@ -34,7 +34,8 @@ Job CampaignPlan::JobAt(uint64_t index) const {
              .grace_ms = grace_ms,
              .memory_limit_mb = memory_limit_mb,
              .max_processes = max_processes,
-             .strict = strict};
+             .strict = strict,
+             .bundle = bundle};
 }
 
 bool JobIndexSet::Contains(uint64_t index) const {

@@ -36,7 +36,8 @@ struct CampaignPlan {
   uint32_t memory_limit_mb = 4096;
   uint32_t max_processes = 256;
   bool strict = false;
-  std::string root;  // folder targets are resolved from
+  std::string root;    // folder targets are resolved from
+  std::string bundle{};  // hash of the bundle holding the targets' code; empty: use `root`
 
   // targets.size() * inputs.size() * repeat: 0 when any of them is 0. The
   // caller keeps the product below 2^64.

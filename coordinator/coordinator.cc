@@ -1,7 +1,7 @@
 // The coordinator's event loop: one thread, one ROUTER socket. Each step
-// waits for messages, applies them (Hello, Ready, results, Bye), passes
-// accepted results to the sink, hands out jobs within each agent's credit,
-// then sends heartbeats and forgets agents that fell silent.
+// waits for messages, applies them (Hello, Ready, results, Bye, requests),
+// passes accepted results to the sink, hands out jobs within each agent's
+// credit, then sends heartbeats and forgets agents that fell silent.
 #include "coordinator/coordinator.h"
 
 #include <fmt/format.h>
@@ -10,9 +10,8 @@
 #include <cerrno>
 #include <deque>
 #include <iterator>
-#include <optional>
+#include <unordered_map>
 #include <unordered_set>
-#include <utility>
 #include <zmq_addon.hpp>
 
 #include "base/log.h"
@@ -44,52 +43,46 @@ Status PollOne(zmq::pollitem_t& item, std::chrono::milliseconds timeout) {
       fmt::format("polling the coordinator socket: {}", zmq_strerror(zmq_errno())));
 }
 
+bool IsRequest(const Message& message) {
+  return std::holds_alternative<Submit>(message) || std::holds_alternative<Watch>(message) ||
+         std::holds_alternative<FetchResults>(message) ||
+         std::holds_alternative<StatusRequest>(message) ||
+         std::holds_alternative<FetchBundle>(message);
+}
+
 }  // namespace
+
+std::optional<Message> CoordinatorEvents::OnRequest(const Message& request) {
+  return Refused{.request = std::string(MessageName(request)),
+                 .reason = "this coordinator takes no requests"};
+}
 
 // An agent that said Hello on one connection.
 struct Coordinator::Peer {
   std::string name;
   uint32_t slots = 0;
-  uint32_t credit = 0;                  // jobs asked for and not sent yet
-  std::unordered_set<uint64_t> leases;  // jobs sent to it, no result yet
+  uint32_t credit = 0;  // jobs asked for and not sent yet
+  // Jobs sent to it and without a result yet, by campaign.
+  std::unordered_map<uint64_t, std::unordered_set<uint64_t>> leases;
+  uint64_t lease_count = 0;
   Clock::time_point last_heard;
   Clock::time_point last_sent;
 };
 
-// One RunCampaign's state. Every index of the plan is in exactly one place:
+// One served campaign. Every index of the plan is in exactly one place:
 // ahead of `cursor`, in `requeue`, in one peer's leases, or in `done`.
 struct Coordinator::Campaign {
-  Campaign(const CampaignPlan& plan, ResultSink& sink) : plan(plan), sink(sink) {
-    progress.total = plan.TotalJobs();
-  }
-
-  Status MarkDone(const std::vector<uint64_t>& indices);
   std::vector<uint64_t> Take(size_t count);
   void Requeue(std::vector<uint64_t> indices);
   std::optional<std::string> Refuse(const Peer& peer, const ExecutionResult& result) const;
-  void Accept(ExecutionResult result);
-  Status Flush();
 
-  const CampaignPlan& plan;
-  ResultSink& sink;
+  std::shared_ptr<const CampaignPlan> plan;
   JobIndexSet done;
   std::deque<uint64_t> requeue;  // lost leases, handed out before the cursor's jobs
   uint64_t cursor = 0;           // every index from here on was never handed out
-  std::vector<std::pair<Job, ExecutionResult>> accepted;  // not yet passed to the sink
   Progress progress;
+  bool changed = false;  // progress not yet reported
 };
-
-Status Coordinator::Campaign::MarkDone(const std::vector<uint64_t>& indices) {
-  for (uint64_t index : indices) {
-    if (index >= progress.total) {
-      return Status::Error(fmt::format("already-done job {} is outside campaign {} of {} jobs",
-                                       index, plan.campaign, progress.total));
-    }
-    done.Insert(index);
-  }
-  progress.done = done.size();
-  return Status::Ok();
-}
 
 std::vector<uint64_t> Coordinator::Campaign::Take(size_t count) {
   std::vector<uint64_t> taken;
@@ -113,25 +106,13 @@ void Coordinator::Campaign::Requeue(std::vector<uint64_t> indices) {
 
 std::optional<std::string> Coordinator::Campaign::Refuse(const Peer& peer,
                                                          const ExecutionResult& result) const {
-  if (result.campaign != plan.campaign) {
-    return fmt::format("it belongs to campaign {}, not {}", result.campaign, plan.campaign);
-  }
   if (result.index >= progress.total) return fmt::format("no such job in {}", progress.total);
   if (done.Contains(result.index)) return "the job is already done";
-  if (!peer.leases.contains(result.index)) return "the job is not leased to this agent";
+  auto leased = peer.leases.find(result.campaign);
+  if (leased == peer.leases.end() || !leased->second.contains(result.index)) {
+    return "the job is not leased to this agent";
+  }
   return std::nullopt;
-}
-
-void Coordinator::Campaign::Accept(ExecutionResult result) {
-  done.Insert(result.index);
-  ++progress.done;
-  if (result.escape_detected) ++progress.escapes;
-  accepted.emplace_back(plan.JobAt(result.index), std::move(result));
-}
-
-Status Coordinator::Campaign::Flush() {
-  if (accepted.empty()) return Status::Ok();
-  return sink.Accept(std::exchange(accepted, {}));
 }
 
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& context,
@@ -143,6 +124,12 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(zmq::context_t& context
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.set(zmq::sockopt::maxmsgsize, kMaxWireMessageBytes);
     socket.set(zmq::sockopt::linger, 0);
+    // ZMTP heartbeats close a TCP connection whose peer vanished (a machine
+    // switched off sends no FIN), so sends to it fail and its jobs move on.
+    socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(options.heartbeat_interval.count()));
+    socket.set(zmq::sockopt::heartbeat_timeout,
+               static_cast<int>(options.heartbeat_timeout.count()));
+    if (options.configure_socket) options.configure_socket(socket);
     socket.bind(options.endpoint);
     return std::unique_ptr<Coordinator>(new Coordinator(std::move(options), std::move(socket)));
   } catch (const zmq::error_t& e) {
@@ -156,51 +143,144 @@ Coordinator::Coordinator(CoordinatorOptions options, zmq::socket_t socket)
 
 Coordinator::~Coordinator() = default;
 
-Status Coordinator::RunCampaign(const CampaignPlan& plan, ResultSink& sink,
-                                const std::function<void(const Progress&)>& on_progress,
-                                const std::vector<uint64_t>& already_done) {
-  Campaign campaign(plan, sink);
-  if (Status status = campaign.MarkDone(already_done); !status.ok()) return status;
-  StartCampaign();
-  if (on_progress) on_progress(campaign.progress);
+Status Coordinator::AddCampaign(std::shared_ptr<const CampaignPlan> plan, JobIndexSet done,
+                                uint64_t escapes) {
+  const uint64_t id = plan->campaign;
+  if (campaigns_.contains(id)) return Status::Error(fmt::format("campaign {} is already served", id));
+  auto campaign = std::make_unique<Campaign>();
+  campaign->progress = Progress{.campaign = id, .done = done.size(), .total = plan->TotalJobs(),
+                                .escapes = escapes};
+  campaign->plan = std::move(plan);
+  campaign->done = std::move(done);
+  campaign->changed = true;
+  campaigns_.emplace(id, std::move(campaign));
+  return Status::Ok();
+}
+
+void Coordinator::RemoveCampaign(uint64_t campaign) {
+  if (campaigns_.erase(campaign) == 0) return;
+  for (auto& [id, peer] : peers_) {
+    if (auto it = peer->leases.find(campaign); it != peer->leases.end()) {
+      peer->lease_count -= it->second.size();
+      peer->leases.erase(it);
+    }
+  }
+}
+
+std::optional<Progress> Coordinator::CampaignProgress(uint64_t campaign) const {
+  auto it = campaigns_.find(campaign);
+  if (it == campaigns_.end()) return std::nullopt;
+  return it->second->progress;
+}
+
+std::vector<AgentState> Coordinator::Agents() const {
+  const Clock::time_point now = Clock::now();
+  std::vector<AgentState> agents;
+  for (const auto& [id, peer] : peers_) {
+    agents.push_back(AgentState{
+        .name = peer->name,
+        .slots = peer->slots,
+        .leased = peer->lease_count,
+        .idle_ms = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - peer->last_heard)
+                .count())});
+  }
+  return agents;
+}
+
+Status Coordinator::Serve(ResultSink& sink, CoordinatorEvents& events,
+                          const std::function<bool()>& finished) {
+  // Nobody listened since the last Serve, so silence until now is ours, not
+  // the agents'.
+  const Clock::time_point now = Clock::now();
+  for (auto& [id, peer] : peers_) peer->last_heard = now;
   try {
     while (true) {
-      if (stop_requested_.load()) return Status::Error("interrupted");
-      if (campaign.progress.done == campaign.progress.total) return Status::Ok();
-      const uint64_t done_before = campaign.progress.done;
-      if (Status status = Step(campaign); !status.ok()) return status;
-      if (Status status = campaign.Flush(); !status.ok()) return status;
-      if (on_progress && campaign.progress.done != done_before) on_progress(campaign.progress);
+      if (Status status = Report(sink, events); !status.ok()) return status;
+      if (stop_requested_.load() || (finished && finished())) return Status::Ok();
+      if (Status status = Step(events); !status.ok()) return status;
     }
   } catch (const zmq::error_t& e) {
     return Status::Error(fmt::format("coordinator socket on {}: {}", options_.endpoint, e.what()));
   }
 }
 
-void Coordinator::StartCampaign() {
-  // Leases left by an interrupted campaign are void: their late results carry
-  // the old campaign, or find no lease. Nobody listened between campaigns,
-  // so silence until now is ours, not the agents'.
-  const Clock::time_point now = Clock::now();
-  for (auto& [id, peer] : peers_) {
-    peer->leases.clear();
-    peer->last_heard = now;
+Status Coordinator::RunCampaign(const CampaignPlan& plan, ResultSink& sink,
+                                const std::function<void(const Progress&)>& on_progress,
+                                const std::vector<uint64_t>& already_done) {
+  JobIndexSet done;
+  for (uint64_t index : already_done) {
+    if (index >= plan.TotalJobs()) {
+      return Status::Error(fmt::format("already-done job {} is outside campaign {} of {} jobs",
+                                       index, plan.campaign, plan.TotalJobs()));
+    }
+    done.Insert(index);
+  }
+  // The caller keeps `plan` alive for the call: share it without owning it.
+  if (Status added = AddCampaign(std::shared_ptr<const CampaignPlan>(&plan, [](auto*) {}),
+                                 std::move(done));
+      !added.ok()) {
+    return added;
+  }
+
+  // Progress counts only what this run delivers.
+  struct Events : CoordinatorEvents {
+    void OnProgress(const Progress& p) override {
+      if (p.campaign == id && on_progress) on_progress(p);
+    }
+    void OnCampaignDone(uint64_t campaign) override { finished |= campaign == id; }
+    uint64_t id;
+    const std::function<void(const Progress&)>& on_progress;
+    bool finished = false;
+    Events(uint64_t id, const std::function<void(const Progress&)>& on_progress)
+        : id(id), on_progress(on_progress) {}
+  } events(plan.campaign, on_progress);
+  Status status = Serve(sink, events, [&] { return events.finished; });
+  if (events.finished) return status;
+  RemoveCampaign(plan.campaign);
+  return status.ok() ? Status::Error("interrupted") : status;
+}
+
+void Coordinator::SayGoodbye(const std::string& reason) {
+  try {
+    for (auto& [id, peer] : peers_) Send(id, Bye{.reason = reason});
+  } catch (const zmq::error_t& e) {
+    kLog.Warn("saying goodbye: {}", e.what());
   }
 }
 
-Status Coordinator::Step(Campaign& campaign) {
+Status Coordinator::Report(ResultSink& sink, CoordinatorEvents& events) {
+  if (!accepted_.empty()) {
+    if (Status status = sink.Accept(std::exchange(accepted_, {})); !status.ok()) return status;
+  }
+  std::vector<uint64_t> finished;
+  for (auto& [id, campaign] : campaigns_) {
+    if (campaign->changed) {
+      campaign->changed = false;
+      events.OnProgress(campaign->progress);
+    }
+    if (campaign->progress.done == campaign->progress.total) finished.push_back(id);
+  }
+  for (uint64_t id : finished) {
+    RemoveCampaign(id);
+    events.OnCampaignDone(id);
+  }
+  return Status::Ok();
+}
+
+Status Coordinator::Step(CoordinatorEvents& events) {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   if (Status status = PollOne(item, std::min(kPollTimeout, options_.heartbeat_interval));
       !status.ok()) {
     return status;
   }
-  ReceiveAll(campaign);
-  Dispatch(campaign);
-  KeepAlive(campaign);
+  ReceiveAll(events);
+  Dispatch();
+  KeepAlive();
   return Status::Ok();
 }
 
-void Coordinator::ReceiveAll(Campaign& campaign) {
+void Coordinator::ReceiveAll(CoordinatorEvents& events) {
   for (int i = 0; i < kMaxMessagesPerStep; ++i) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
@@ -216,16 +296,22 @@ void Coordinator::ReceiveAll(Campaign& campaign) {
       kLog.Warn("dropping message from {}: {}", PeerName(id), message.status().message());
       continue;
     }
-    Handle(id, std::move(message).value(), campaign);
+    Handle(id, std::move(message).value(), events);
   }
 }
 
-void Coordinator::Handle(const std::string& id, Message message, Campaign& campaign) {
+void Coordinator::Handle(const std::string& id, Message message, CoordinatorEvents& events) {
   if (const Hello* hello = std::get_if<Hello>(&message)) {
     OnHello(id, *hello);
     return;
   }
   auto it = peers_.find(id);
+  if (it != peers_.end()) it->second->last_heard = Clock::now();
+  if (IsRequest(message)) {
+    // Clients need no Hello: each request stands alone.
+    if (std::optional<Message> reply = events.OnRequest(message)) Send(id, *reply);
+    return;
+  }
   if (it == peers_.end()) {
     if (std::holds_alternative<Bye>(message)) return;
     kLog.Warn("dropping {} from {}: it has not said hello; asking it to", MessageName(message),
@@ -234,14 +320,13 @@ void Coordinator::Handle(const std::string& id, Message message, Campaign& campa
     return;
   }
   Peer& peer = *it->second;
-  peer.last_heard = Clock::now();
   std::visit(Overloaded{
                  [&](Ready& ready) {
                    peer.credit = static_cast<uint32_t>(
                        std::min<uint64_t>(uint64_t{peer.credit} + ready.credit, peer.slots));
                  },
-                 [&](ResultBatch& batch) { OnResults(peer, std::move(batch), campaign); },
-                 [&](Bye& bye) { Forget(id, campaign, fmt::format("said bye ({})", bye.reason)); },
+                 [&](ResultBatch& batch) { OnResults(peer, std::move(batch)); },
+                 [&](Bye& bye) { Forget(id, fmt::format("said bye ({})", bye.reason)); },
                  [&](Heartbeat&) {},
                  [&](auto&) {
                    kLog.Warn("dropping {} from {}: agents do not send it", MessageName(message),
@@ -266,43 +351,80 @@ void Coordinator::OnHello(const std::string& id, const Hello& hello) {
             peer.slots);
 }
 
-void Coordinator::OnResults(Peer& peer, ResultBatch batch, Campaign& campaign) {
+void Coordinator::OnResults(Peer& peer, ResultBatch batch) {
   for (ExecutionResult& result : batch.results) {
-    if (std::optional<std::string> why = campaign.Refuse(peer, result)) {
-      kLog.Warn("dropping result for job {} from {}: {}", result.index, peer.name, *why);
+    auto found = campaigns_.find(result.campaign);
+    if (found == campaigns_.end()) {
+      kLog.Warn("dropping result for job {} of campaign {} from {}: no such campaign is running",
+                result.index, result.campaign, peer.name);
       continue;
     }
-    peer.leases.erase(result.index);
-    campaign.Accept(std::move(result));
+    Campaign& campaign = *found->second;
+    if (std::optional<std::string> why = campaign.Refuse(peer, result)) {
+      kLog.Warn("dropping result for job {} of campaign {} from {}: {}", result.index,
+                result.campaign, peer.name, *why);
+      continue;
+    }
+    peer.leases[result.campaign].erase(result.index);
+    --peer.lease_count;
+    campaign.done.Insert(result.index);
+    ++campaign.progress.done;
+    if (result.escape_detected) ++campaign.progress.escapes;
+    campaign.changed = true;
+    accepted_.emplace_back(campaign.plan->JobAt(result.index), std::move(result));
   }
 }
 
-void Coordinator::Dispatch(Campaign& campaign) {
+void Coordinator::Dispatch() {
+  if (campaigns_.empty()) return;
   std::vector<std::string> gone;
   for (auto& [id, peer] : peers_) {
-    if (Feed(id, *peer, campaign) == Delivery::kGone) gone.push_back(id);
+    if (Feed(id, *peer) == Delivery::kGone) gone.push_back(id);
   }
-  for (const std::string& id : gone) Forget(id, campaign, "cannot be reached");
+  for (const std::string& id : gone) Forget(id, "cannot be reached");
 }
 
-Coordinator::Delivery Coordinator::Feed(const std::string& id, Peer& peer, Campaign& campaign) {
+Coordinator::Campaign* Coordinator::NextCampaign() {
+  auto it = campaigns_.lower_bound(next_campaign_);
+  if (it == campaigns_.end()) it = campaigns_.begin();
+  next_campaign_ = it->first + 1;
+  return it->second.get();
+}
+
+Coordinator::Delivery Coordinator::Feed(const std::string& id, Peer& peer) {
   while (peer.credit > 0) {
-    std::vector<uint64_t> indices = campaign.Take(std::min(peer.credit, options_.max_batch_jobs));
-    if (indices.empty()) return Delivery::kSent;
+    // One batch may mix campaigns; each batch starts at the next campaign,
+    // so concurrent campaigns share the agents.
+    const size_t want = std::min(peer.credit, options_.max_batch_jobs);
+    std::vector<std::pair<Campaign*, std::vector<uint64_t>>> taken;
+    size_t count = 0;
+    for (size_t tried = 0; tried < campaigns_.size() && count < want; ++tried) {
+      Campaign* campaign = NextCampaign();
+      std::vector<uint64_t> indices = campaign->Take(want - count);
+      if (indices.empty()) continue;
+      count += indices.size();
+      taken.emplace_back(campaign, std::move(indices));
+    }
+    if (count == 0) return Delivery::kSent;
     JobBatch batch;
-    batch.jobs.reserve(indices.size());
-    for (uint64_t index : indices) batch.jobs.push_back(campaign.plan.JobAt(index));
+    batch.jobs.reserve(count);
+    for (const auto& [campaign, indices] : taken) {
+      for (uint64_t index : indices) batch.jobs.push_back(campaign->plan->JobAt(index));
+    }
     if (Delivery delivery = Send(id, batch); delivery != Delivery::kSent) {
-      campaign.Requeue(std::move(indices));
+      for (auto& [campaign, indices] : taken) campaign->Requeue(std::move(indices));
       return delivery;
     }
-    peer.leases.insert(indices.begin(), indices.end());
-    peer.credit -= static_cast<uint32_t>(indices.size());
+    for (const auto& [campaign, indices] : taken) {
+      peer.leases[campaign->plan->campaign].insert(indices.begin(), indices.end());
+    }
+    peer.lease_count += count;
+    peer.credit -= static_cast<uint32_t>(count);
   }
   return Delivery::kSent;
 }
 
-void Coordinator::KeepAlive(Campaign& campaign) {
+void Coordinator::KeepAlive() {
   const Clock::time_point now = Clock::now();
   std::vector<std::pair<std::string, std::string>> lost;
   for (auto& [id, peer] : peers_) {
@@ -314,15 +436,19 @@ void Coordinator::KeepAlive(Campaign& campaign) {
       lost.emplace_back(id, "cannot be reached");
     }
   }
-  for (const auto& [id, why] : lost) Forget(id, campaign, why);
+  for (const auto& [id, why] : lost) Forget(id, why);
 }
 
-void Coordinator::Forget(const std::string& id, Campaign& campaign, std::string_view why) {
+void Coordinator::Forget(const std::string& id, std::string_view why) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
-  kLog.Warn("agent {} {}; re-queueing its {} unfinished jobs", peer.name, why, peer.leases.size());
-  campaign.Requeue(std::vector<uint64_t>(peer.leases.begin(), peer.leases.end()));
+  kLog.Warn("agent {} {}; re-queueing its {} unfinished jobs", peer.name, why, peer.lease_count);
+  for (auto& [campaign_id, indices] : peer.leases) {
+    if (auto campaign = campaigns_.find(campaign_id); campaign != campaigns_.end()) {
+      campaign->second->Requeue(std::vector<uint64_t>(indices.begin(), indices.end()));
+    }
+  }
   peers_.erase(it);
 }
 

@@ -9,8 +9,10 @@ namespace graphene {
 
 // The schema version database.sql describes, kept in PRAGMA user_version.
 // Bump it with every change to database.sql and add a migration step from the
-// previous version.
-inline constexpr int kSchemaVersion = 1;
+// previous version (store/migrate_*.sql).
+// Version 2 added what a standalone coordinator needs to resume campaigns and
+// serve their results: submissions, bundles, plan parameters and inputs.
+inline constexpr int kSchemaVersion = 2;
 
 // The text of schema/database.sql: creates the whole schema at
 // kSchemaVersion on an empty database. Defined in the store library

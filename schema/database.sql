@@ -26,9 +26,27 @@ CREATE TABLE campaigns (
     CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
   -- Jobs the campaign expands to; a running campaign is complete when it has
   -- this many executions, which is how a restarted coordinator resumes it.
-  total_jobs INTEGER NOT NULL DEFAULT 0
+  total_jobs INTEGER NOT NULL DEFAULT 0,
+  -- Since version 2. A client's idempotency token, so that a submission
+  -- retried after a lost reply creates one campaign; NULL for local campaigns.
+  submission TEXT,
+  -- The test folder its agents run, when shipped as a bundle; NULL when
+  -- targets are read from `root` directly.
+  bundle TEXT REFERENCES bundles (hash),
+  -- The execution plan's parameters (as in schema/execution.h's Job), so that
+  -- a restarted coordinator rebuilds the same plan: runs per input, the
+  -- call's timeout, the grace period after it, each process's address-space
+  -- limit, processes alive at once, and whether transients count as escapes.
+  repeat INTEGER NOT NULL DEFAULT 1,
+  timeout_ms INTEGER NOT NULL DEFAULT 5000,
+  grace_ms INTEGER NOT NULL DEFAULT 100,
+  memory_limit_mb INTEGER NOT NULL DEFAULT 4096,
+  max_processes INTEGER NOT NULL DEFAULT 256,
+  strict INTEGER NOT NULL DEFAULT 0 CHECK (strict IN (0, 1))
 );
 CREATE INDEX campaigns_by_status ON campaigns (status);
+CREATE UNIQUE INDEX campaigns_by_submission ON campaigns (submission)
+  WHERE submission IS NOT NULL;
 
 -- Every target ever run, named by its spec as given
 -- ("fixtures/python/escape_threads.py:spawn_daemon_thread"), so that its
@@ -57,6 +75,25 @@ CREATE INDEX campaign_targets_by_target ON campaign_targets (target_id);
 CREATE TABLE inputs (
   id INTEGER PRIMARY KEY,
   value BLOB NOT NULL UNIQUE
+);
+
+-- A campaign's inputs in plan order, so that a restarted coordinator expands
+-- it to the same jobs without generating them again.
+CREATE TABLE campaign_inputs (
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  input_id INTEGER NOT NULL REFERENCES inputs (id),
+  PRIMARY KEY (campaign_id, position)
+);
+
+-- Test folders shipped to agents, content-addressed: hash is the hex SHA-256
+-- of content, computed by whoever stores it (the store does not check it).
+-- Campaigns name theirs in campaigns.bundle.
+CREATE TABLE bundles (
+  hash TEXT PRIMARY KEY,
+  content BLOB NOT NULL,
+  size INTEGER NOT NULL,     -- of content, in bytes
+  created_at TEXT NOT NULL   -- when it was first stored
 );
 
 -- One row per job: running one target once with one input. The UNIQUE

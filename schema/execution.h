@@ -24,8 +24,12 @@ struct Job {
   uint32_t memory_limit_mb = 4096;  // address-space limit of each process of the execution
   uint32_t max_processes = 256;     // processes the execution may have alive at once
   bool strict = false;              // transients count as escapes
+  // Hex SHA-256 of the bundle holding the target's code (bundle/); the agent
+  // unpacks it and runs the job there instead of in `root`. Empty: `root` is
+  // on this machine already (embedded mode).
+  std::string bundle{};
   MSGPACK_DEFINE_MAP(campaign, index, target, root, input, repeat, timeout_ms, grace_ms,
-                     memory_limit_mb, max_processes, strict);
+                     memory_limit_mb, max_processes, strict, bundle);
 };
 
 // One thread, process or task that a target left running.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <iterator>
 
 namespace graphene {
 namespace {
@@ -15,6 +16,17 @@ enum class TypeCode : uint32_t {
   kResultBatch = 4,
   kHeartbeat = 5,
   kBye = 6,
+  kFetchBundle = 7,
+  kBundleData = 8,
+  kSubmit = 9,
+  kSubmitted = 10,
+  kWatch = 11,
+  kCampaignState = 12,
+  kFetchResults = 13,
+  kResultsPage = 14,
+  kStatusRequest = 15,
+  kStatusReply = 16,
+  kRefused = 17,
 };
 
 template <typename T>
@@ -31,6 +43,28 @@ template <>
 struct CodeOf<Heartbeat> : std::integral_constant<TypeCode, TypeCode::kHeartbeat> {};
 template <>
 struct CodeOf<Bye> : std::integral_constant<TypeCode, TypeCode::kBye> {};
+template <>
+struct CodeOf<FetchBundle> : std::integral_constant<TypeCode, TypeCode::kFetchBundle> {};
+template <>
+struct CodeOf<BundleData> : std::integral_constant<TypeCode, TypeCode::kBundleData> {};
+template <>
+struct CodeOf<Submit> : std::integral_constant<TypeCode, TypeCode::kSubmit> {};
+template <>
+struct CodeOf<Submitted> : std::integral_constant<TypeCode, TypeCode::kSubmitted> {};
+template <>
+struct CodeOf<Watch> : std::integral_constant<TypeCode, TypeCode::kWatch> {};
+template <>
+struct CodeOf<CampaignState> : std::integral_constant<TypeCode, TypeCode::kCampaignState> {};
+template <>
+struct CodeOf<FetchResults> : std::integral_constant<TypeCode, TypeCode::kFetchResults> {};
+template <>
+struct CodeOf<ResultsPage> : std::integral_constant<TypeCode, TypeCode::kResultsPage> {};
+template <>
+struct CodeOf<StatusRequest> : std::integral_constant<TypeCode, TypeCode::kStatusRequest> {};
+template <>
+struct CodeOf<StatusReply> : std::integral_constant<TypeCode, TypeCode::kStatusReply> {};
+template <>
+struct CodeOf<Refused> : std::integral_constant<TypeCode, TypeCode::kRefused> {};
 
 // Deeper nesting than any message of ours has.
 constexpr size_t kMaxDecodeDepth = 32;
@@ -49,8 +83,12 @@ Heartbeat HeartbeatNow() {
 }
 
 std::string_view MessageName(const Message& message) {
-  static constexpr std::string_view kNames[] = {"hello",   "ready",     "jobs",
-                                                "results", "heartbeat", "bye"};
+  static constexpr std::string_view kNames[] = {
+      "hello",          "ready",        "jobs",          "results",       "heartbeat",
+      "bye",            "fetch-bundle", "bundle",        "submit",        "submitted",
+      "watch",          "campaign-state", "fetch-results", "results-page", "status-request",
+      "status-reply",   "refused"};
+  static_assert(std::size(kNames) == std::variant_size_v<Message>);
   return kNames[message.index()];
 }
 
@@ -119,6 +157,28 @@ Result<Message> Decode(std::string_view bytes) {
         return As<Heartbeat>(parts[2]);
       case TypeCode::kBye:
         return As<Bye>(parts[2]);
+      case TypeCode::kFetchBundle:
+        return As<FetchBundle>(parts[2]);
+      case TypeCode::kBundleData:
+        return As<BundleData>(parts[2]);
+      case TypeCode::kSubmit:
+        return As<Submit>(parts[2]);
+      case TypeCode::kSubmitted:
+        return As<Submitted>(parts[2]);
+      case TypeCode::kWatch:
+        return As<Watch>(parts[2]);
+      case TypeCode::kCampaignState:
+        return As<CampaignState>(parts[2]);
+      case TypeCode::kFetchResults:
+        return As<FetchResults>(parts[2]);
+      case TypeCode::kResultsPage:
+        return As<ResultsPage>(parts[2]);
+      case TypeCode::kStatusRequest:
+        return As<StatusRequest>(parts[2]);
+      case TypeCode::kStatusReply:
+        return As<StatusReply>(parts[2]);
+      case TypeCode::kRefused:
+        return As<Refused>(parts[2]);
     }
     return Status::Error(fmt::format("unknown message type {}", parts[1].via.u64));
   } catch (const std::exception& e) {

@@ -38,7 +38,11 @@ Job SampleJob() {
              .input = std::string("nul\0byte \xff", 10),
              .repeat = 4,
              .timeout_ms = 7000,
-             .grace_ms = 250};
+             .grace_ms = 250,
+             .memory_limit_mb = 512,
+             .max_processes = 16,
+             .strict = true,
+             .bundle = "0a1b"};
 }
 
 Escape MakeEscape(std::string kind, std::string name) {
@@ -90,6 +94,7 @@ void ExpectSameJob(const Job& a, const Job& b) {
   EXPECT_EQ(a.repeat, b.repeat);
   EXPECT_EQ(a.timeout_ms, b.timeout_ms);
   EXPECT_EQ(a.grace_ms, b.grace_ms);
+  EXPECT_EQ(a.bundle, b.bundle);
 }
 
 void ExpectSameEscape(const Escape& a, const Escape& b) {
@@ -164,6 +169,76 @@ TEST(MessagesTest, ByeRoundTrips) {
   EXPECT_EQ(RoundTrip(Bye{.reason = "stopping"}).reason, "stopping");
 }
 
+TEST(MessagesTest, BundleMessagesRoundTrip) {
+  EXPECT_EQ(RoundTrip(FetchBundle{.hash = "ab12"}).hash, "ab12");
+  const std::string bytes("\x93\0\xff binary", 11);
+  const BundleData data = RoundTrip(BundleData{.hash = "ab12", .content = bytes, .error = ""});
+  EXPECT_EQ(data.hash, "ab12");
+  EXPECT_EQ(data.content, bytes);
+}
+
+TEST(MessagesTest, SubmitRoundTripsWithItsWholeSpec) {
+  Submit submit;
+  submit.submission = "token-1";
+  submit.campaign.command = "graphene run-all";
+  submit.campaign.seed = 1ull << 63;
+  TargetInfo target;
+  target.spec = "a.py:f";
+  target.ok = true;
+  target.expected = "SAFE";
+  submit.campaign.targets.push_back(target);
+  submit.campaign.inputs = {"", std::string("\0\xfe", 2)};
+  submit.campaign.repeat = 7;
+  submit.campaign.timeout_ms = 1234;
+  submit.campaign.strict = true;
+  submit.bundle_hash = "ff";
+  submit.bundle = std::string(1 << 20, 'x');
+  const Submit back = RoundTrip(submit);
+  EXPECT_EQ(back.submission, "token-1");
+  EXPECT_EQ(back.campaign.seed, 1ull << 63);
+  ASSERT_EQ(back.campaign.targets.size(), 1u);
+  EXPECT_EQ(back.campaign.targets[0].spec, "a.py:f");
+  EXPECT_EQ(back.campaign.targets[0].expected, "SAFE");
+  EXPECT_EQ(back.campaign.inputs, submit.campaign.inputs);
+  EXPECT_EQ(back.campaign.repeat, 7u);
+  EXPECT_EQ(back.campaign.timeout_ms, 1234u);
+  EXPECT_TRUE(back.campaign.strict);
+  EXPECT_EQ(back.bundle, submit.bundle);
+}
+
+TEST(MessagesTest, ClientRepliesRoundTrip) {
+  EXPECT_EQ(RoundTrip(Submitted{.submission = "t", .campaign = 5}).campaign, 5u);
+  EXPECT_EQ(RoundTrip(Watch{.campaign = 6}).campaign, 6u);
+  const CampaignState state = RoundTrip(
+      CampaignState{.campaign = 6, .status = "running", .done = 4, .total = 9, .escapes = 2});
+  EXPECT_EQ(state.status, "running");
+  EXPECT_EQ(state.done, 4u);
+  EXPECT_EQ(state.total, 9u);
+  EXPECT_EQ(state.escapes, 2u);
+  EXPECT_EQ(RoundTrip(FetchResults{.campaign = 6, .first_index = 10, .limit = 3}).first_index, 10u);
+  ResultsPage page{.campaign = 6, .first_index = 10, .executions = {}, .next_index = 12, .end = true};
+  page.executions.push_back(StoredExecution{
+      .job_index = 11, .target = "a.py:f", .input = "x", .repeat = 1, .result = SampleResult(),
+      .finished_at = "2026-01-01T00:00:00.000Z"});
+  const ResultsPage back = RoundTrip(page);
+  ASSERT_EQ(back.executions.size(), 1u);
+  EXPECT_EQ(back.executions[0].job_index, 11u);
+  EXPECT_EQ(back.executions[0].result.escapes.size(), 2u);
+  EXPECT_EQ(back.next_index, 12u);
+  EXPECT_TRUE(back.end);
+  StatusReply reply;
+  reply.agents.push_back(AgentState{.name = "h:1", .slots = 32, .leased = 3, .idle_ms = 5});
+  reply.campaigns.push_back(CampaignListing{.state = state, .created_at = "now", .command = "c"});
+  const StatusReply status = RoundTrip(reply);
+  ASSERT_EQ(status.agents.size(), 1u);
+  EXPECT_EQ(status.agents[0].slots, 32u);
+  ASSERT_EQ(status.campaigns.size(), 1u);
+  EXPECT_EQ(status.campaigns[0].state.done, 4u);
+  EXPECT_EQ(RoundTrip(Refused{.request = "watch", .reason = "no such campaign"}).reason,
+            "no such campaign");
+  EXPECT_EQ(RoundTrip(StatusRequest{.recent_campaigns = 3}).recent_campaigns, 3u);
+}
+
 TEST(MessagesTest, NamesEveryType) {
   EXPECT_EQ(MessageName(Hello{}), "hello");
   EXPECT_EQ(MessageName(Ready{}), "ready");
@@ -171,6 +246,8 @@ TEST(MessagesTest, NamesEveryType) {
   EXPECT_EQ(MessageName(ResultBatch{}), "results");
   EXPECT_EQ(MessageName(Heartbeat{}), "heartbeat");
   EXPECT_EQ(MessageName(Bye{}), "bye");
+  EXPECT_EQ(MessageName(Submit{}), "submit");
+  EXPECT_EQ(MessageName(Refused{}), "refused");
 }
 
 TEST(MessagesTest, BodiesTolerateMissingAndUnknownFields) {
@@ -193,7 +270,7 @@ TEST(MessagesTest, WrongProtocolVersionIsAnError) {
 TEST(MessagesTest, UnknownTypeCodeIsAnError) {
   const std::map<std::string, uint32_t> body;
   ExpectError(Frame(kProtocolVersion, 0u, body), "unknown message type");
-  ExpectError(Frame(kProtocolVersion, 7u, body), "unknown message type");
+  ExpectError(Frame(kProtocolVersion, 99u, body), "unknown message type");
   ExpectError(Frame(kProtocolVersion, 1u << 31, body), "unknown message type");
   ExpectError(Frame(kProtocolVersion, -1, body), "type");
   ExpectError(Frame(kProtocolVersion, std::string("hello"), body), "type");

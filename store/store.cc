@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <system_error>
 
 #include "schema/database.h"
@@ -16,16 +17,18 @@
 namespace graphene {
 namespace {
 
-// Steps from each older schema version to the next, empty while version 1 is
-// the only one. A step's SQL belongs in schema/ beside database.sql, embedded
-// the same way.
-constexpr std::array<Migration, 0> kMigrations{};
+#include "kMigrate1To2Sql.inc"
+
+// Steps from each older schema version to the next. A step's SQL is a file
+// beside this one (migrate_<from>_to_<to>.sql), embedded like database.sql.
+constexpr std::array<Migration, 1> kMigrations{{{1, kMigrate1To2Sql}}};
 
 // How long a statement waits for another connection's write lock.
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr std::string_view kCampaignColumns =
-    "id, created_at, finished_at, command, seed, options, root, git_commit, status, total_jobs";
+    "id, created_at, finished_at, command, seed, options, root, git_commit, status, total_jobs, "
+    "submission, bundle, repeat, timeout_ms, grace_ms, memory_limit_mb, max_processes, strict";
 
 // Now as UTC ISO-8601 with milliseconds, e.g. "2024-05-01T12:34:56.789Z".
 std::string UtcNow() {
@@ -88,7 +91,30 @@ CampaignRecord ReadCampaign(const Statement& row) {
   campaign.git_commit = row.ColumnText(7);
   campaign.status = row.ColumnText(8);
   campaign.total_jobs = row.ColumnInt(9);
+  campaign.submission = row.ColumnText(10);
+  campaign.bundle = row.ColumnText(11);
+  campaign.repeat = static_cast<uint32_t>(row.ColumnInt(12));
+  campaign.timeout_ms = static_cast<uint32_t>(row.ColumnInt(13));
+  campaign.grace_ms = static_cast<uint32_t>(row.ColumnInt(14));
+  campaign.memory_limit_mb = static_cast<uint32_t>(row.ColumnInt(15));
+  campaign.max_processes = static_cast<uint32_t>(row.ColumnInt(16));
+  campaign.strict = row.ColumnInt(17) != 0;
   return campaign;
+}
+
+// Reads all the rows of `select`, a query of kCampaignColumns.
+Result<std::vector<CampaignRecord>> ReadCampaigns(Statement& select) {
+  std::vector<CampaignRecord> campaigns;
+  while (true) {
+    Result<bool> row = select.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return campaigns;
+    campaigns.push_back(ReadCampaign(select));
+  }
+}
+
+Statement& BindOptionalText(Statement& statement, int index, std::string_view value) {
+  return value.empty() ? statement.BindNull(index) : statement.BindText(index, value);
 }
 
 Escape ReadEscape(const Statement& row) {
@@ -188,23 +214,68 @@ Status Store::Fail(std::string_view doing, const Status& cause) const {
 }
 
 Result<uint64_t> Store::CreateCampaign(const CampaignRecord& campaign) {
+  return CreateCampaign(campaign, {}, {});
+}
+
+Result<uint64_t> Store::CreateCampaign(const CampaignRecord& campaign,
+                                       const std::vector<TargetInfo>& targets,
+                                       const std::vector<std::string>& inputs) {
+  uint64_t id = 0;
+  // Under the transaction's write lock, so that two coordinators given the
+  // same submission cannot both miss it and insert.
+  Status status = InTransaction([&]() -> Status {
+    if (!campaign.submission.empty()) {
+      Result<std::optional<uint64_t>> existing = FindSubmission(campaign.submission);
+      if (!existing.ok()) return existing.status();
+      if (existing->has_value()) {
+        id = **existing;
+        return Status::Ok();
+      }
+    }
+    Result<uint64_t> inserted = InsertCampaign(campaign);
+    if (!inserted.ok()) return inserted.status();
+    id = *inserted;
+    if (Status s = InsertTargets(id, targets); !s.ok()) return s;
+    return InsertInputs(id, inputs);
+  });
+  if (!status.ok()) return Fail("creating a campaign", status);
+  return id;
+}
+
+Result<std::optional<uint64_t>> Store::FindSubmission(std::string_view submission) {
+  Result<Statement> select = db_.Prepare("SELECT id FROM campaigns WHERE submission = ?1");
+  if (!select.ok()) return select.status();
+  select->BindText(1, submission);
+  Result<bool> found = select->Step();
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(select->ColumnInt(0)));
+}
+
+Result<uint64_t> Store::InsertCampaign(const CampaignRecord& campaign) {
   Result<Statement> insert = db_.Prepare(
       "INSERT INTO campaigns (created_at, command, seed, options, root, git_commit, status, "
-      "total_jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!insert.ok()) return Fail("creating a campaign", insert.status());
+      "total_jobs, submission, bundle, repeat, timeout_ms, grace_ms, memory_limit_mb, "
+      "max_processes, strict) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+  if (!insert.ok()) return insert.status();
   insert->BindText(1, campaign.created_at.empty() ? UtcNow() : campaign.created_at)
       .BindText(2, campaign.command)
       .BindInt(3, static_cast<int64_t>(campaign.seed))
       .BindText(4, campaign.options_json.empty() ? "{}" : campaign.options_json)
       .BindText(5, campaign.root)
       .BindText(7, kCampaignRunning)
-      .BindInt(8, static_cast<int64_t>(campaign.total_jobs));
-  if (campaign.git_commit.empty()) {
-    insert->BindNull(6);
-  } else {
-    insert->BindText(6, campaign.git_commit);
-  }
-  if (Status s = insert->Run(); !s.ok()) return Fail("creating a campaign", s);
+      .BindInt(8, static_cast<int64_t>(campaign.total_jobs))
+      .BindInt(11, campaign.repeat)
+      .BindInt(12, campaign.timeout_ms)
+      .BindInt(13, campaign.grace_ms)
+      .BindInt(14, campaign.memory_limit_mb)
+      .BindInt(15, campaign.max_processes)
+      .BindInt(16, campaign.strict ? 1 : 0);
+  BindOptionalText(*insert, 6, campaign.git_commit);
+  BindOptionalText(*insert, 9, campaign.submission);
+  BindOptionalText(*insert, 10, campaign.bundle);
+  if (Status s = insert->Run(); !s.ok()) return s;
   return static_cast<uint64_t>(db_.LastInsertRowId());
 }
 
@@ -218,33 +289,50 @@ Status Store::InTransaction(const std::function<Status()>& write) {
 }
 
 Status Store::AddCampaignTargets(uint64_t campaign, const std::vector<TargetInfo>& targets) {
-  const std::string doing = fmt::format("adding targets to campaign {}", campaign);
+  Status status = InTransaction([&] { return InsertTargets(campaign, targets); });
+  return status.ok() ? status
+                     : Fail(fmt::format("adding targets to campaign {}", campaign), status);
+}
+
+Status Store::InsertTargets(uint64_t campaign, const std::vector<TargetInfo>& targets) {
+  if (targets.empty()) return Status::Ok();
   Result<Statement> insert = db_.Prepare(
       "INSERT INTO campaign_targets (campaign_id, position, target_id, file, line, expected, "
       "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  if (!insert.ok()) return Fail(doing, insert.status());
-  Status status = InTransaction([&]() -> Status {
-    for (size_t position = 0; position < targets.size(); ++position) {
-      const TargetInfo& target = targets[position];
-      Result<int64_t> target_id = TargetId(target.spec);
-      if (!target_id.ok()) return target_id.status();
-      insert->Reset();
-      insert->BindInt(1, static_cast<int64_t>(campaign))
-          .BindInt(2, static_cast<int64_t>(position))
-          .BindInt(3, *target_id)
-          .BindText(4, target.file)
-          .BindInt(5, target.line)
-          .BindText(7, target.reason);
-      if (target.expected.empty()) {
-        insert->BindNull(6);
-      } else {
-        insert->BindText(6, target.expected);
-      }
-      if (Status s = insert->Run(); !s.ok()) return s;
-    }
-    return Status::Ok();
-  });
-  return status.ok() ? status : Fail(doing, status);
+  if (!insert.ok()) return insert.status();
+  for (size_t position = 0; position < targets.size(); ++position) {
+    const TargetInfo& target = targets[position];
+    Result<int64_t> target_id = TargetId(target.spec);
+    if (!target_id.ok()) return target_id.status();
+    insert->Reset();
+    insert->BindInt(1, static_cast<int64_t>(campaign))
+        .BindInt(2, static_cast<int64_t>(position))
+        .BindInt(3, *target_id)
+        .BindText(4, target.file)
+        .BindInt(5, target.line)
+        .BindText(7, target.reason);
+    BindOptionalText(*insert, 6, target.expected);
+    if (Status s = insert->Run(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Inputs go through InputId(), as results' do: stored once, as BLOBs.
+Status Store::InsertInputs(uint64_t campaign, const std::vector<std::string>& inputs) {
+  if (inputs.empty()) return Status::Ok();
+  Result<Statement> insert = db_.Prepare(
+      "INSERT INTO campaign_inputs (campaign_id, position, input_id) VALUES (?1, ?2, ?3)");
+  if (!insert.ok()) return insert.status();
+  for (size_t position = 0; position < inputs.size(); ++position) {
+    Result<int64_t> input_id = InputId(inputs[position]);
+    if (!input_id.ok()) return input_id.status();
+    insert->Reset();
+    insert->BindInt(1, static_cast<int64_t>(campaign))
+        .BindInt(2, static_cast<int64_t>(position))
+        .BindInt(3, *input_id);
+    if (Status s = insert->Run(); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 // Looks up with a SELECT before inserting: most names are already stored,
@@ -377,13 +465,31 @@ Result<std::vector<CampaignRecord>> Store::CampaignsWithStatus(std::string_view 
       fmt::format("SELECT {} FROM campaigns WHERE status = ?1 ORDER BY id", kCampaignColumns));
   if (!select.ok()) return Fail(doing, select.status());
   select->BindText(1, status);
-  std::vector<CampaignRecord> campaigns;
-  while (true) {
-    Result<bool> row = select->Step();
-    if (!row.ok()) return Fail(doing, row.status());
-    if (!*row) return campaigns;
-    campaigns.push_back(ReadCampaign(*select));
+  Result<std::vector<CampaignRecord>> campaigns = ReadCampaigns(*select);
+  if (!campaigns.ok()) return Fail(doing, campaigns.status());
+  return campaigns;
+}
+
+Result<std::vector<CampaignRecord>> Store::RecentCampaigns(size_t limit) {
+  const std::string_view doing = "listing recent campaigns";
+  Result<Statement> select = db_.Prepare(
+      fmt::format("SELECT {} FROM campaigns ORDER BY id DESC LIMIT ?1", kCampaignColumns));
+  if (!select.ok()) return Fail(doing, select.status());
+  // LIMIT takes a signed 64-bit value; a negative one means no limit.
+  select->BindInt(1, limit > static_cast<size_t>(std::numeric_limits<int64_t>::max())
+                         ? -1
+                         : static_cast<int64_t>(limit));
+  Result<std::vector<CampaignRecord>> campaigns = ReadCampaigns(*select);
+  if (!campaigns.ok()) return Fail(doing, campaigns.status());
+  return campaigns;
+}
+
+Result<std::optional<uint64_t>> Store::CampaignBySubmission(std::string_view submission) {
+  Result<std::optional<uint64_t>> found = FindSubmission(submission);
+  if (!found.ok()) {
+    return Fail(fmt::format("finding the campaign of submission {}", submission), found.status());
   }
+  return found;
 }
 
 Result<std::vector<TargetInfo>> Store::CampaignTargets(uint64_t campaign) {
@@ -408,9 +514,60 @@ Result<std::vector<TargetInfo>> Store::CampaignTargets(uint64_t campaign) {
   }
 }
 
+Result<std::vector<std::string>> Store::CampaignInputs(uint64_t campaign) {
+  const std::string doing = fmt::format("reading the inputs of campaign {}", campaign);
+  Result<Statement> select = db_.Prepare(
+      "SELECT i.value FROM campaign_inputs AS ci JOIN inputs AS i ON i.id = ci.input_id "
+      "WHERE ci.campaign_id = ?1 ORDER BY ci.position");
+  if (!select.ok()) return Fail(doing, select.status());
+  select->BindInt(1, static_cast<int64_t>(campaign));
+  std::vector<std::string> inputs;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return Fail(doing, row.status());
+    if (!*row) return inputs;
+    inputs.push_back(select->ColumnBlob(0));
+  }
+}
+
+Status Store::PutBundle(std::string_view hash, std::string_view content) {
+  const std::string doing = fmt::format("storing bundle {}", hash);
+  Result<Statement> insert = db_.Prepare(
+      "INSERT OR IGNORE INTO bundles (hash, content, size, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert.ok()) return Fail(doing, insert.status());
+  insert->BindText(1, hash)
+      .BindBlob(2, content)
+      .BindInt(3, static_cast<int64_t>(content.size()))
+      .BindText(4, UtcNow());
+  if (Status s = insert->Run(); !s.ok()) return Fail(doing, s);
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> Store::GetBundle(std::string_view hash) {
+  const std::string doing = fmt::format("reading bundle {}", hash);
+  Result<Statement> select = db_.Prepare("SELECT content FROM bundles WHERE hash = ?1");
+  if (!select.ok()) return Fail(doing, select.status());
+  select->BindText(1, hash);
+  Result<bool> found = select->Step();
+  if (!found.ok()) return Fail(doing, found.status());
+  if (!*found) return std::optional<std::string>();
+  return std::optional<std::string>(select->ColumnBlob(0));
+}
+
 Result<uint64_t> Store::CountResults(uint64_t campaign) {
   const std::string doing = fmt::format("counting the results of campaign {}", campaign);
   Result<Statement> select = db_.Prepare("SELECT count(*) FROM executions WHERE campaign_id = ?1");
+  if (!select.ok()) return Fail(doing, select.status());
+  select->BindInt(1, static_cast<int64_t>(campaign));
+  Result<bool> row = select->Step();
+  if (!row.ok()) return Fail(doing, row.status());
+  return static_cast<uint64_t>(select->ColumnInt(0));
+}
+
+Result<uint64_t> Store::CountEscapes(uint64_t campaign) {
+  const std::string doing = fmt::format("counting the escapes of campaign {}", campaign);
+  Result<Statement> select = db_.Prepare(
+      "SELECT count(*) FROM executions WHERE campaign_id = ?1 AND escape_detected = 1");
   if (!select.ok()) return Fail(doing, select.status());
   select->BindInt(1, static_cast<int64_t>(campaign));
   Result<bool> row = select->Step();
@@ -439,18 +596,39 @@ Result<std::vector<JobRange>> Store::MissingJobs(uint64_t campaign, uint64_t tot
 
 Status Store::ForEachExecution(uint64_t campaign,
                                const std::function<void(const StoredExecution&)>& visit) {
-  const std::string doing = fmt::format("reading the executions of campaign {}", campaign);
+  return VisitExecutions(campaign, 0, -1,
+                         fmt::format("reading the executions of campaign {}", campaign), visit);
+}
+
+Result<std::vector<StoredExecution>> Store::ExecutionsPage(uint64_t campaign, uint64_t first_index,
+                                                           size_t limit) {
+  std::vector<StoredExecution> page;
+  constexpr uint64_t kMaxIndex = std::numeric_limits<int64_t>::max();  // job_index is signed
+  if (first_index > kMaxIndex || limit == 0) return page;
+  Status s = VisitExecutions(
+      campaign, first_index, limit > kMaxIndex ? -1 : static_cast<int64_t>(limit),
+      fmt::format("reading the executions of campaign {} from job {}", campaign, first_index),
+      [&page](const StoredExecution& execution) { page.push_back(execution); });
+  if (!s.ok()) return s;
+  return page;
+}
+
+Status Store::VisitExecutions(uint64_t campaign, uint64_t first_index, int64_t limit,
+                              std::string_view doing,
+                              const std::function<void(const StoredExecution&)>& visit) {
   Result<Statement> select = db_.Prepare(
       "SELECT e.id, e.job_index, t.name, i.value, e.repeat, e.status, e.escape_detected, "
       "e.duration_ms, e.error, e.output, e.agent, e.finished_at FROM executions AS e "
       "JOIN targets AS t ON t.id = e.target_id JOIN inputs AS i ON i.id = e.input_id "
-      "WHERE e.campaign_id = ?1 ORDER BY e.job_index");
+      "WHERE e.campaign_id = ?1 AND e.job_index >= ?2 ORDER BY e.job_index LIMIT ?3");
   Result<Statement> select_escapes = db_.Prepare(
       "SELECT transient, kind, name, daemon, pid, native_id, started_at, started_in, running "
       "FROM escapes WHERE execution_id = ?1 ORDER BY id");
   if (!select.ok()) return Fail(doing, select.status());
   if (!select_escapes.ok()) return Fail(doing, select_escapes.status());
-  select->BindInt(1, static_cast<int64_t>(campaign));
+  select->BindInt(1, static_cast<int64_t>(campaign))
+      .BindInt(2, static_cast<int64_t>(first_index))
+      .BindInt(3, limit);
   while (true) {
     Result<bool> row = select->Step();
     if (!row.ok()) return Fail(doing, row.status());

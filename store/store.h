@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,12 +23,23 @@
 namespace graphene {
 
 // One row of `campaigns`. Times are UTC ISO-8601; `options_json` is a JSON
-// object; `status` is one of the kCampaign* names (schema/database.h).
+// object; `status` is one of the kCampaign* names (schema/database.h). Empty
+// strings stand for NULL.
 struct CampaignRecord {
   uint64_t id = 0;
   std::string created_at, finished_at, command, options_json, root, git_commit, status;
   uint64_t seed = 0;
   uint64_t total_jobs = 0;
+  std::string submission;  // a client's idempotency token; empty for local campaigns
+  std::string bundle;      // hash of its bundle (PutBundle first); empty: targets are in `root`
+  // The execution plan's parameters, as in Job (schema/execution.h); `repeat`
+  // is the number of runs per input.
+  uint32_t repeat = 1;
+  uint32_t timeout_ms = 5000;
+  uint32_t grace_ms = 100;
+  uint32_t memory_limit_mb = 4096;
+  uint32_t max_processes = 256;
+  bool strict = false;
 };
 
 // Job indices [begin, end) of a campaign that have no stored result.
@@ -52,12 +64,22 @@ class Store {
 
   const std::string& path() const { return path_; }
 
-  // Adds a campaign with status kCampaignRunning and returns its id. Ignores
-  // `campaign.id`, `finished_at` and `status`; sets `created_at` to now when
-  // empty. Empty `options_json` is stored as "{}", empty `git_commit` as NULL.
+  // Adds a campaign with status kCampaignRunning, its targets and its inputs
+  // in one transaction, so that a crash never leaves a half-created campaign
+  // to resume, and returns its id. Ignores `campaign.id`, `finished_at` and
+  // `status`; sets `created_at` to now when empty. Empty `options_json` is
+  // stored as "{}". Targets and inputs are stored in order, as
+  // AddCampaignTargets and CampaignInputs describe. When `campaign.submission`
+  // is not empty and a campaign with that submission exists, returns that
+  // campaign's id and writes nothing.
+  Result<uint64_t> CreateCampaign(const CampaignRecord& campaign,
+                                  const std::vector<TargetInfo>& targets,
+                                  const std::vector<std::string>& inputs);
+  // The same without targets or inputs (add targets with AddCampaignTargets).
   Result<uint64_t> CreateCampaign(const CampaignRecord& campaign);
   // Records the targets of `campaign` in order (position = index in
-  // `targets`); an empty `expected` is stored as NULL. Call once per campaign.
+  // `targets`); an empty `expected` is stored as NULL. Call once per campaign,
+  // and not for one created with its targets.
   Status AddCampaignTargets(uint64_t campaign, const std::vector<TargetInfo>& targets);
   // Stores each job's result once, all in one transaction: a result whose
   // (job.campaign, job.index) is already stored, or repeated within `batch`,
@@ -71,12 +93,26 @@ class Store {
   // Campaigns with `status`, oldest first: with kCampaignRunning, those a
   // restarted coordinator should resume.
   Result<std::vector<CampaignRecord>> CampaignsWithStatus(std::string_view status);
+  // At most `limit` campaigns, newest (highest id) first.
+  Result<std::vector<CampaignRecord>> RecentCampaigns(size_t limit);
+  // The campaign created with `submission`, if any.
+  Result<std::optional<uint64_t>> CampaignBySubmission(std::string_view submission);
   // The targets recorded by AddCampaignTargets, in position order, with
   // `ok` = true.
   Result<std::vector<TargetInfo>> CampaignTargets(uint64_t campaign);
+  // The inputs `campaign` was created with, in their order (bytes as given).
+  Result<std::vector<std::string>> CampaignInputs(uint64_t campaign);
+
+  // Stores a bundle under `hash` (the hex SHA-256 of `content`, which the
+  // store does not check). Storing a hash again keeps the first content.
+  Status PutBundle(std::string_view hash, std::string_view content);
+  // The content stored under `hash`, or nullopt when there is none.
+  Result<std::optional<std::string>> GetBundle(std::string_view hash);
 
   // How many results `campaign` has stored.
   Result<uint64_t> CountResults(uint64_t campaign);
+  // How many of them escaped.
+  Result<uint64_t> CountEscapes(uint64_t campaign);
   // The job indices in [0, `total`) that `campaign` has no result for, as
   // ascending ranges, so a resumed campaign runs exactly those. Its size
   // grows with the number of gaps, not of jobs.
@@ -86,6 +122,11 @@ class Store {
   // one row at a time. `visit` must not call back into this Store.
   Status ForEachExecution(uint64_t campaign,
                           const std::function<void(const StoredExecution&)>& visit);
+  // At most `limit` of `campaign`'s executions with job index >=
+  // `first_index`, in job index order and filled in as by ForEachExecution:
+  // a client pages through results by asking from the last index it got + 1.
+  Result<std::vector<StoredExecution>> ExecutionsPage(uint64_t campaign, uint64_t first_index,
+                                                      size_t limit);
 
  private:
   Store(std::string path, Database db) : path_(std::move(path)), db_(std::move(db)) {}
@@ -94,6 +135,17 @@ class Store {
   Status Fail(std::string_view doing, const Status& cause) const;
   // Runs `write` in one transaction, committing when it succeeds.
   Status InTransaction(const std::function<Status()>& write);
+  // The parts of CreateCampaign() and AddCampaignTargets(), run inside the
+  // caller's transaction.
+  Result<std::optional<uint64_t>> FindSubmission(std::string_view submission);
+  Result<uint64_t> InsertCampaign(const CampaignRecord& campaign);
+  Status InsertTargets(uint64_t campaign, const std::vector<TargetInfo>& targets);
+  Status InsertInputs(uint64_t campaign, const std::vector<std::string>& inputs);
+  // Visits `campaign`'s executions from `first_index` on, at most `limit`
+  // of them (-1: all); `doing` words its errors.
+  Status VisitExecutions(uint64_t campaign, uint64_t first_index, int64_t limit,
+                         std::string_view doing,
+                         const std::function<void(const StoredExecution&)>& visit);
   Result<int64_t> TargetId(std::string_view name);
   Result<int64_t> InputId(std::string_view value);
   Result<bool> StoreResult(const Job& job, const ExecutionResult& result, const std::string& now);

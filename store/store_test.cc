@@ -4,22 +4,27 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "schema/database.h"
 #include "schema/names.h"
+#include "store/migration.h"
 #include "store/sqlite.h"
 #include "store/test_util.h"
 
 namespace graphene {
 namespace {
+
+#include "kDatabaseV1Sql.inc"
 
 using namespace std::string_literals;
 using ::testing::ElementsAre;
@@ -63,6 +68,52 @@ ExecutionResult MakeResult(bool escaped) {
   result.duration_ms = 1.5;
   result.agent = "host:1";
   return result;
+}
+
+// What a client compares when checking a page of results against
+// ForEachExecution(): the job, the result and its escapes by name.
+std::string Summary(const StoredExecution& e) {
+  std::string summary =
+      fmt::format("{} {} {:?} {} {} {} {} {}", e.job_index, e.target, e.input, e.repeat,
+                  e.result.status, e.result.escape_detected, e.result.agent, e.finished_at);
+  for (const Escape& escape : e.result.escapes) summary += " escape:" + escape.name;
+  for (const Escape& escape : e.result.transient) summary += " transient:" + escape.name;
+  return summary;
+}
+
+std::vector<uint64_t> Ids(const std::vector<CampaignRecord>& campaigns) {
+  std::vector<uint64_t> ids;
+  for (const CampaignRecord& campaign : campaigns) ids.push_back(campaign.id);
+  return ids;
+}
+
+// A campaign with every version 2 field away from its default.
+CampaignRecord PlannedCampaign(std::string submission) {
+  CampaignRecord campaign;
+  campaign.command = "graphene submit";
+  campaign.root = "/src/project";
+  campaign.total_jobs = 12;
+  campaign.submission = std::move(submission);
+  campaign.repeat = 3;
+  campaign.timeout_ms = 250;
+  campaign.grace_ms = 7;
+  campaign.memory_limit_mb = 512;
+  campaign.max_processes = 9;
+  campaign.strict = true;
+  return campaign;
+}
+
+void ExpectPlan(const CampaignRecord& out, const CampaignRecord& in) {
+  EXPECT_EQ(out.command, in.command);
+  EXPECT_EQ(out.total_jobs, in.total_jobs);
+  EXPECT_EQ(out.submission, in.submission);
+  EXPECT_EQ(out.bundle, in.bundle);
+  EXPECT_EQ(out.repeat, in.repeat);
+  EXPECT_EQ(out.timeout_ms, in.timeout_ms);
+  EXPECT_EQ(out.grace_ms, in.grace_ms);
+  EXPECT_EQ(out.memory_limit_mb, in.memory_limit_mb);
+  EXPECT_EQ(out.max_processes, in.max_processes);
+  EXPECT_EQ(out.strict, in.strict);
 }
 
 class StoreTest : public testing::Test {
@@ -284,6 +335,7 @@ TEST_F(StoreTest, DuplicateResultsAreIgnoredAndCounted) {
           {MakeJob(campaign, 2, kThreads, "b"), rerun}},  // twice in one batch
          1);
   EXPECT_EQ(Value(store_->CountResults(campaign)), 3u);
+  EXPECT_EQ(Value(store_->CountEscapes(campaign)), 3u) << "the first result of each job counts";
 
   std::vector<StoredExecution> all = ReadAll(campaign);
   ASSERT_EQ(all.size(), 3u);
@@ -397,6 +449,176 @@ TEST_F(StoreTest, ViewsCountExecutionsEscapesAndRates) {
                                 fmt::format("{} {}  0/1 0", second, kThreads)));
 }
 
+TEST_F(StoreTest, CreateCampaignStoresTargetsInputsAndPlan) {
+  const CampaignRecord in = PlannedCampaign("client-1/req-7");
+  const std::vector<TargetInfo> targets = {
+      {kThreads, true, "", "fixtures/python/escape_threads.py", 10, "ESCAPE", "daemon"},
+      {kSafe, true, "", "fixtures/python/safe.py", 3, "", ""}};
+  const std::vector<std::string> inputs = {"a", "a\0b\0"s, "\xff\xfe\x80"s, "", "a"};
+  Result<uint64_t> id = store_->CreateCampaign(in, targets, inputs);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+
+  Result<CampaignRecord> out = store_->GetCampaign(*id);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ExpectPlan(*out, in);
+  EXPECT_EQ(out->status, kCampaignRunning);
+  std::vector<CampaignRecord> running = Value(store_->CampaignsWithStatus(kCampaignRunning));
+  ASSERT_EQ(running.size(), 1u);
+  ExpectPlan(running[0], in);
+
+  EXPECT_EQ(Value(store_->CampaignInputs(*id)), inputs);
+  std::vector<TargetInfo> back = Value(store_->CampaignTargets(*id));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].spec, kThreads);
+  EXPECT_EQ(back[0].expected, kExpectEscape);
+  EXPECT_EQ(back[1].spec, kSafe);
+
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM inputs")), 4) << "inputs are shared";
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM inputs WHERE typeof(value) <> 'blob'")), 0);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM campaign_inputs")), 5);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT bundle IS NULL FROM campaigns")), 1);
+  // Results reuse the campaign's input rows.
+  Record({{MakeJob(*id, 0, kThreads, inputs[1]), MakeResult(false)}}, 1);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM inputs")), 4);
+  EXPECT_EQ(Value(store_->CampaignInputs(NewCampaign())), std::vector<std::string>{});
+}
+
+TEST_F(StoreTest, NewCampaignsGetPlanDefaults) {
+  uint64_t id = NewCampaign();
+  CampaignRecord defaults;
+  defaults.command = "graphene analyze";
+  ExpectPlan(Value(store_->GetCampaign(id)), defaults);
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT submission IS NULL AND bundle IS NULL FROM campaigns")), 1);
+}
+
+TEST_F(StoreTest, FailedCreateCampaignStoresNothing) {
+  CampaignRecord campaign = PlannedCampaign("sub");
+  campaign.bundle = "0000";  // never stored
+  Result<uint64_t> id =
+      store_->CreateCampaign(campaign, {{kSafe, true, "", "s.py", 1, "", ""}}, {"x", "y"});
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(),
+            "creating a campaign in " + path_ + ": FOREIGN KEY constraint failed");
+  Database raw = RawConnection();
+  for (const char* table :
+       {"campaigns", "campaign_targets", "campaign_inputs", "targets", "inputs"}) {
+    EXPECT_EQ(Value(raw.QueryInt(fmt::format("SELECT count(*) FROM {}", table))), 0) << table;
+  }
+  EXPECT_EQ(Value(store_->CampaignBySubmission("sub")), std::nullopt);
+  // The failed transaction's target id must not be reused from the cache.
+  uint64_t later = Value(store_->CreateCampaign({}, {{kSafe, true, "", "s.py", 1, "", ""}}, {}));
+  EXPECT_EQ(Value(store_->CampaignTargets(later)).size(), 1u);
+}
+
+TEST_F(StoreTest, SubmissionsAreIdempotent) {
+  const std::vector<TargetInfo> targets = {{kSafe, true, "", "s.py", 1, "", ""}};
+  uint64_t first = Value(store_->CreateCampaign(PlannedCampaign("tok"), targets, {"a", "b"}));
+  CampaignRecord retry = PlannedCampaign("tok");
+  retry.command = "a retry with other contents";
+  EXPECT_EQ(Value(store_->CreateCampaign(retry, targets, {"c"})), first);
+  EXPECT_EQ(Value(store_->CreateCampaign(retry)), first);
+  EXPECT_EQ(Value(store_->CampaignBySubmission("tok")), first);
+  EXPECT_EQ(Value(store_->CampaignBySubmission("other")), std::nullopt);
+  EXPECT_EQ(Value(store_->CampaignBySubmission("")), std::nullopt);
+  EXPECT_EQ(store_->GetCampaign(first)->command, "graphene submit") << "the retry wrote nothing";
+  EXPECT_THAT(Value(store_->CampaignInputs(first)), ElementsAre("a", "b"));
+  EXPECT_EQ(Value(store_->CampaignTargets(first)).size(), 1u);
+
+  uint64_t other = Value(store_->CreateCampaign(PlannedCampaign("tok2"), targets, {"a"}));
+  EXPECT_NE(other, first);
+  EXPECT_NE(NewCampaign(), NewCampaign()) << "local campaigns have no submission";
+  Database raw = RawConnection();
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM campaigns")), 4);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM campaign_inputs")), 3);
+  Status duplicate = raw.Exec(
+      "INSERT INTO campaigns (created_at, status, submission) "
+      "VALUES ('2024-01-01T00:00:00.000Z', 'running', 'tok')");
+  EXPECT_THAT(duplicate.message(), HasSubstr("UNIQUE constraint failed"));
+}
+
+TEST_F(StoreTest, BundlesArePutOnceAndRead) {
+  const std::string hash(64, 'a');
+  const std::string content = "PK\x03\x04\0\xff tests\0"s;
+  ASSERT_TRUE(store_->PutBundle(hash, content).ok());
+  EXPECT_EQ(Value(store_->GetBundle(hash)), content);
+  Status again = store_->PutBundle(hash, "different");
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(Value(store_->GetBundle(hash)), content) << "the first content stays";
+  EXPECT_EQ(Value(store_->GetBundle(std::string(64, 'b'))), std::nullopt);
+  ASSERT_TRUE(store_->PutBundle("empty", "").ok());
+  EXPECT_EQ(Value(store_->GetBundle("empty")), std::optional<std::string>(""));
+
+  Database raw = RawConnection();
+  Result<Statement> row =
+      raw.Prepare("SELECT typeof(content), size, created_at FROM bundles WHERE hash = ?1");
+  ASSERT_TRUE(Value(row->BindText(1, hash).Step()));
+  EXPECT_EQ(row->ColumnText(0), "blob");
+  EXPECT_EQ(row->ColumnInt(1), static_cast<int64_t>(content.size()));
+  EXPECT_THAT(row->ColumnText(2), StartsWith("20"));
+
+  CampaignRecord campaign = PlannedCampaign("");
+  campaign.bundle = hash;
+  uint64_t id = Value(store_->CreateCampaign(campaign, {}, {}));
+  EXPECT_EQ(store_->GetCampaign(id)->bundle, hash);
+}
+
+TEST_F(StoreTest, ExecutionsPagePagesLikeForEachExecution) {
+  uint64_t campaign = NewCampaign(12), other = NewCampaign(12);
+  Batch batch;
+  for (uint64_t index : {0, 1, 2, 5, 6, 9}) {
+    batch.emplace_back(MakeJob(campaign, index, kThreads, "in\0"s + std::to_string(index)),
+                       MakeResult(index % 2 == 1));
+  }
+  batch[3].second.transient.push_back(MakeThread("Thread-9 (short)"));  // job 5
+  batch.emplace_back(MakeJob(other, 3, kSafe, "x"), MakeResult(true));
+  Record(batch, 7);
+
+  std::vector<std::string> all;
+  for (const StoredExecution& e : ReadAll(campaign)) all.push_back(Summary(e));
+  ASSERT_EQ(all.size(), 6u);
+  auto page = [&](uint64_t first, size_t limit) {
+    std::vector<std::string> summaries;
+    for (const StoredExecution& e : Value(store_->ExecutionsPage(campaign, first, limit))) {
+      summaries.push_back(Summary(e));
+    }
+    return summaries;
+  };
+  EXPECT_THAT(page(0, 3), ElementsAre(all[0], all[1], all[2]));
+  EXPECT_THAT(page(3, 3), ElementsAre(all[3], all[4], all[5])) << "from the last index + 1";
+  EXPECT_THAT(page(10, 3), ElementsAre());
+  EXPECT_THAT(page(6, 100), ElementsAre(all[4], all[5]));
+  EXPECT_THAT(page(3, 1), ElementsAre(all[3])) << "a gap is skipped";
+  EXPECT_EQ(page(0, std::numeric_limits<size_t>::max()), all);
+  EXPECT_THAT(page(0, 0), ElementsAre());
+  EXPECT_THAT(page(std::numeric_limits<uint64_t>::max(), 5), ElementsAre());
+
+  std::vector<StoredExecution> fifth = Value(store_->ExecutionsPage(campaign, 5, 1));
+  ASSERT_EQ(fifth.size(), 1u);
+  EXPECT_EQ(fifth[0].input, "in\0"s + "5");
+  EXPECT_EQ(fifth[0].result.campaign, campaign);
+  EXPECT_EQ(fifth[0].result.index, 5u);
+  ASSERT_EQ(fifth[0].result.escapes.size(), 1u);
+  EXPECT_EQ(fifth[0].result.escapes[0].native_id, 4242);
+  ASSERT_EQ(fifth[0].result.transient.size(), 1u);
+  EXPECT_EQ(fifth[0].result.transient[0].name, "Thread-9 (short)");
+  EXPECT_EQ(Value(store_->ExecutionsPage(other, 0, 10)).size(), 1u);
+  EXPECT_EQ(Value(store_->ExecutionsPage(4242, 0, 10)).size(), 0u) << "no such campaign";
+}
+
+TEST_F(StoreTest, RecentCampaignsAreNewestFirst) {
+  uint64_t a = NewCampaign(), b = NewCampaign(), c = NewCampaign(), d = NewCampaign();
+  ASSERT_TRUE(store_->FinishCampaign(b, kCampaignDone).ok());
+  EXPECT_THAT(Ids(Value(store_->RecentCampaigns(3))), ElementsAre(d, c, b));
+  std::vector<CampaignRecord> all = Value(store_->RecentCampaigns(100));
+  EXPECT_THAT(Ids(all), ElementsAre(d, c, b, a));
+  EXPECT_EQ(all[2].status, kCampaignDone);
+  EXPECT_EQ(all[0].command, "graphene analyze");
+  EXPECT_THAT(Ids(Value(store_->RecentCampaigns(0))), ElementsAre());
+  EXPECT_EQ(Value(store_->RecentCampaigns(std::numeric_limits<size_t>::max())).size(), 4u);
+}
+
 TEST_F(StoreTest, UsesWalModeAndSchemaVersion) {
   Database raw = RawConnection();
   EXPECT_EQ(Value(raw.QueryText("PRAGMA journal_mode")), "wal");
@@ -439,8 +661,9 @@ TEST(StoreOpen, RefusesNewerSchema) {
   Result<std::unique_ptr<Store>> store = Store::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().message(),
-            "cannot open database " + path +
-                ": database schema version 7 is newer than this graphene (1); upgrade graphene");
+            fmt::format("cannot open database {}: database schema version 7 is newer than this "
+                        "graphene ({}); upgrade graphene",
+                        path, kSchemaVersion));
 }
 
 TEST(StoreOpen, CreatesParentFolders) {
@@ -490,6 +713,125 @@ TEST(StoreOpen, RefusesForeignSqliteFile) {
   Result<std::unique_ptr<Store>> store = Store::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(store.status().message(), HasSubstr("not a graphene database"));
+}
+
+// Every column, foreign key and index of every table and view: what a
+// migrated database must share with one created at the current version.
+std::vector<std::string> SchemaShape(Database& db) {
+  const std::pair<std::string_view, std::string_view> parts[] = {
+      {"column",
+       "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
+       "FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p "
+       "WHERE m.type IN ('table', 'view')"},
+      {"foreign key",
+       "SELECT m.name, p.\"from\", p.\"table\", p.\"to\", p.on_delete "
+       "FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p "
+       "WHERE m.type = 'table'"},
+      {"index",
+       "SELECT m.name, p.name, p.\"unique\", p.partial, "
+       "(SELECT group_concat(name) FROM pragma_index_info(p.name)) "
+       "FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS p "
+       "WHERE m.type = 'table'"},
+  };
+  std::vector<std::string> shape;
+  for (const auto& [kind, sql] : parts) {
+    Result<Statement> select = db.Prepare(sql);
+    EXPECT_TRUE(select.ok()) << select.status().message();
+    if (!select.ok()) return shape;
+    while (Value(select->Step())) {
+      std::string row(kind);
+      for (int column = 0; column < (kind == "column" ? 6 : 5); ++column) {
+        row += " " + (select->ColumnIsNull(column) ? "NULL" : select->ColumnText(column));
+      }
+      shape.push_back(row);
+    }
+  }
+  std::sort(shape.begin(), shape.end());
+  return shape;
+}
+
+class StoreMigrationTest : public testing::Test {
+ protected:
+  // A version 1 database as graphene 1 left it: one finished campaign with a
+  // target, an input, an execution and its escape.
+  void SetUp() override {
+    Result<Database> db = Database::Open(path_);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    ASSERT_TRUE(ApplySchema(*db, 1, kDatabaseV1Sql, {}).ok());
+    Status s = db->Exec(
+        "INSERT INTO campaigns (id, created_at, finished_at, command, seed, options, root, "
+        "  git_commit, status, total_jobs) VALUES (7, '2024-01-02T03:04:05.678Z', "
+        "  '2024-01-02T03:05:00.000Z', 'graphene analyze', 42, '{\"repeat\":2}', '/src', "
+        "  'abc123', 'done', 1);"
+        "INSERT INTO targets (id, name) VALUES (1, 'fixtures/python/escape_threads.py:f');"
+        "INSERT INTO campaign_targets VALUES (7, 0, 1, 'escape_threads.py', 3, 'ESCAPE', 'r');"
+        "INSERT INTO inputs (id, value) VALUES (1, CAST('in' AS BLOB));"
+        "INSERT INTO executions (id, campaign_id, job_index, target_id, input_id, repeat, "
+        "  status, escape_detected, duration_ms, finished_at) "
+        "  VALUES (1, 7, 0, 1, 1, 0, 'ok', 1, 2.5, '2024-01-02T03:04:59.000Z');"
+        "INSERT INTO escapes (execution_id, transient, kind, name, daemon, started_at, "
+        "  started_in, running) VALUES (1, 0, 'thread', 'Thread-1', 1, 'f.py:3', 'f', 'w');");
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("v1.db");
+};
+
+TEST_F(StoreMigrationTest, MigratesVersion1InPlaceKeepingItsRows) {
+  Result<std::unique_ptr<Store>> opened = Store::Open(path_);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  Store& store = **opened;
+
+  CampaignRecord old = Value(store.GetCampaign(7));
+  EXPECT_EQ(old.command, "graphene analyze");
+  EXPECT_EQ(old.seed, 42u);
+  EXPECT_EQ(old.options_json, R"({"repeat":2})");
+  EXPECT_EQ(old.git_commit, "abc123");
+  EXPECT_EQ(old.status, kCampaignDone);
+  EXPECT_EQ(old.finished_at, "2024-01-02T03:05:00.000Z");
+  CampaignRecord defaults;
+  defaults.command = old.command;
+  defaults.total_jobs = 1;
+  ExpectPlan(old, defaults);
+  EXPECT_THAT(Ids(Value(store.RecentCampaigns(10))), ElementsAre(7u));
+  EXPECT_EQ(Value(store.CampaignTargets(7)).size(), 1u);
+  EXPECT_EQ(Value(store.CampaignInputs(7)), std::vector<std::string>{}) << "v1 kept no inputs";
+  std::vector<StoredExecution> executions = Value(store.ExecutionsPage(7, 0, 10));
+  ASSERT_EQ(executions.size(), 1u);
+  EXPECT_EQ(executions[0].input, "in");
+  ASSERT_EQ(executions[0].result.escapes.size(), 1u);
+  EXPECT_EQ(executions[0].result.escapes[0].name, "Thread-1");
+
+  // The new parts work on the migrated database.
+  ASSERT_TRUE(store.PutBundle("h", "zip").ok());
+  CampaignRecord planned = PlannedCampaign("tok");
+  planned.bundle = "h";
+  uint64_t id = Value(store.CreateCampaign(planned, {}, {"a\0"s}));
+  EXPECT_EQ(Value(store.CreateCampaign(planned, {}, {})), id);
+  ExpectPlan(Value(store.GetCampaign(id)), planned);
+  EXPECT_THAT(Value(store.CampaignInputs(id)), ElementsAre("a\0"s));
+
+  Result<Database> raw = Database::Open(path_);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(Value(raw->QueryInt("PRAGMA user_version")), kSchemaVersion);
+  EXPECT_EQ(Value(raw->QueryInt("SELECT executions FROM target_stats")), 1) << "views work";
+  EXPECT_EQ(Value(raw->QueryInt("SELECT escapes FROM campaign_target_stats")), 1);
+  EXPECT_THAT(raw->Exec("UPDATE campaigns SET strict = 2").message(),
+              HasSubstr("CHECK constraint failed"));
+}
+
+TEST_F(StoreMigrationTest, MigratedSchemaMatchesACreatedOne) {
+  ASSERT_TRUE(Store::Open(path_).ok());
+  const std::string fresh_path = dir_.File("fresh.db");
+  ASSERT_TRUE(Store::Open(fresh_path).ok());
+  Result<Database> migrated = Database::Open(path_);
+  Result<Database> fresh = Database::Open(fresh_path);
+  ASSERT_TRUE(migrated.ok() && fresh.ok());
+  std::vector<std::string> shape = SchemaShape(*fresh);
+  EXPECT_THAT(shape, testing::Contains("index campaigns campaigns_by_submission 1 1 submission"));
+  EXPECT_THAT(shape, testing::Contains("foreign key campaigns bundle bundles hash NO ACTION"));
+  EXPECT_EQ(SchemaShape(*migrated), shape);
 }
 
 }  // namespace

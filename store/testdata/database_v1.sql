@@ -1,0 +1,196 @@
+-- graphene's history database: every campaign, the targets it ran, and one row
+-- per execution with the escapes it found. This file is the whole schema at
+-- kSchemaVersion (schema/database.h); the store embeds it and runs it on an
+-- empty database, then sets PRAGMA user_version. Older databases are brought
+-- here by the store's migration steps instead, so a change to this file comes
+-- with a version bump and a migration.
+--
+-- Connection settings (WAL, foreign keys, busy timeout, synchronous=NORMAL)
+-- are per connection and set by the store, not here.
+--
+-- Conventions: times are UTC ISO-8601 text ("2024-05-01T12:34:56.789Z");
+-- booleans are 0/1 integers; 64-bit unsigned values (seeds, ids) are stored
+-- as the signed integer with the same bits, as SQLite has no unsigned type.
+
+-- One invocation of analyze/run-all, or one submission to a coordinator.
+CREATE TABLE campaigns (
+  id INTEGER PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  finished_at TEXT,                    -- NULL while running
+  command TEXT NOT NULL DEFAULT '',    -- the command line, for people
+  seed INTEGER NOT NULL DEFAULT 0,     -- input generation is reproducible from it
+  options TEXT NOT NULL DEFAULT '{}',  -- JSON: repeat, timeout, grace, ...
+  root TEXT NOT NULL DEFAULT '',       -- folder targets are resolved from
+  git_commit TEXT,                     -- of `root`, when it is a git checkout
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+  -- Jobs the campaign expands to; a running campaign is complete when it has
+  -- this many executions, which is how a restarted coordinator resumes it.
+  total_jobs INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX campaigns_by_status ON campaigns (status);
+
+-- Every target ever run, named by its spec as given
+-- ("fixtures/python/escape_threads.py:spawn_daemon_thread"), so that its
+-- history joins across campaigns.
+CREATE TABLE targets (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+
+-- The targets of a campaign in the order they were given, with what their
+-- docstrings said at the time (the code may change between campaigns).
+CREATE TABLE campaign_targets (
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  target_id INTEGER NOT NULL REFERENCES targets (id),
+  file TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  expected TEXT CHECK (expected IN ('ESCAPE', 'SAFE')),  -- NULL: no expectation
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (campaign_id, position)
+);
+CREATE INDEX campaign_targets_by_target ON campaign_targets (target_id);
+
+-- Every distinct input. A BLOB, because inputs are bytes: they may hold NUL
+-- and need not be valid UTF-8.
+CREATE TABLE inputs (
+  id INTEGER PRIMARY KEY,
+  value BLOB NOT NULL UNIQUE
+);
+
+-- One row per job: running one target once with one input. The UNIQUE
+-- (campaign_id, job_index) is what guarantees that a job re-run after an
+-- agent died is stored once: the store inserts with ON CONFLICT DO NOTHING.
+CREATE TABLE executions (
+  id INTEGER PRIMARY KEY,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  job_index INTEGER NOT NULL,
+  target_id INTEGER NOT NULL REFERENCES targets (id),
+  input_id INTEGER NOT NULL REFERENCES inputs (id),
+  repeat INTEGER NOT NULL,
+  status TEXT NOT NULL,  -- ok, exception, crash, timeout, error (schema/names.h)
+  escape_detected INTEGER NOT NULL CHECK (escape_detected IN (0, 1)),
+  duration_ms REAL NOT NULL,  -- the call itself, without the grace period
+  error TEXT NOT NULL DEFAULT '',
+  output TEXT NOT NULL DEFAULT '',  -- captured stdout/stderr, bounded by the agent
+  agent TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL,  -- when the result was stored
+  UNIQUE (campaign_id, job_index)
+);
+CREATE INDEX executions_by_target_input ON executions (target_id, input_id);
+CREATE INDEX executions_by_input ON executions (input_id);
+
+-- What an execution left running. transient = 0: still alive after the grace
+-- period (an escape); transient = 1: alive when the function returned but
+-- gone by the end of the grace period. Rows of one execution keep their
+-- order by id.
+CREATE TABLE escapes (
+  id INTEGER PRIMARY KEY,
+  execution_id INTEGER NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+  transient INTEGER NOT NULL CHECK (transient IN (0, 1)),
+  kind TEXT NOT NULL,  -- thread, timer, process, ... (schema/names.h)
+  name TEXT NOT NULL,
+  daemon INTEGER NOT NULL CHECK (daemon IN (0, 1)),
+  pid INTEGER,        -- processes only
+  native_id INTEGER,  -- threads: the OS thread id, when known
+  started_at TEXT NOT NULL,  -- "file:line" of the code that started it
+  started_in TEXT NOT NULL,  -- the function containing started_at
+  running TEXT NOT NULL      -- its function, or a process's command line
+);
+CREATE INDEX escapes_by_execution ON escapes (execution_id);
+
+-- The statistics views. An execution counts as escaping when
+-- escape_detected = 1; transients do not count. escape_rate is
+-- escapes / executions, and [wilson_low, wilson_high] its 95% Wilson score
+-- interval (z = 1.959963984540054, z^2 = 3.841458820694124):
+--   (p + z^2/2n -/+ z * sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n).
+-- sqrt() is built into the sqlite3 shell since 3.35; the store registers its
+-- own for builds of the library without math functions.
+
+-- Per (target, input) across all campaigns. flaky = 1 when the input's
+-- executions disagree (some escaped and some did not). last_run is when its
+-- latest result was stored.
+CREATE VIEW input_stats AS
+SELECT target_id, target, input_id, input, executions, escapes, escape_rate,
+  max(0.0, (escape_rate + 1.920729410347062 / executions
+            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_low,
+  min(1.0, (escape_rate + 1.920729410347062 / executions
+            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_high,
+  escapes > 0 AND escapes < executions AS flaky,
+  last_run
+FROM (
+  SELECT e.target_id, t.name AS target, e.input_id, i.value AS input,
+    count(*) AS executions, sum(e.escape_detected) AS escapes,
+    avg(e.escape_detected) AS escape_rate, max(e.finished_at) AS last_run
+  FROM executions AS e
+  JOIN targets AS t ON t.id = e.target_id
+  JOIN inputs AS i ON i.id = e.input_id
+  GROUP BY e.target_id, e.input_id
+);
+
+-- Per target across all campaigns. inputs counts its distinct inputs,
+-- escaping_inputs those with at least one escape and flaky_inputs those whose
+-- executions disagree. The target is input-dependent when
+-- 0 < escaping_inputs < inputs.
+CREATE VIEW target_stats AS
+SELECT target_id, target, campaigns, inputs, escaping_inputs, flaky_inputs,
+  executions, escapes, escape_rate,
+  max(0.0, (escape_rate + 1.920729410347062 / executions
+            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_low,
+  min(1.0, (escape_rate + 1.920729410347062 / executions
+            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_high,
+  last_run
+FROM (
+  SELECT s.target_id, s.target,
+    (SELECT count(DISTINCT e.campaign_id) FROM executions AS e
+     WHERE e.target_id = s.target_id) AS campaigns,
+    count(*) AS inputs, sum(s.escapes > 0) AS escaping_inputs,
+    sum(s.flaky) AS flaky_inputs, sum(s.executions) AS executions,
+    sum(s.escapes) AS escapes, CAST(sum(s.escapes) AS REAL) / sum(s.executions) AS escape_rate,
+    max(s.last_run) AS last_run
+  FROM input_stats AS s
+  GROUP BY s.target_id
+);
+
+-- Per (campaign, target): one row for each target a campaign has executions
+-- of, with the campaign's start time so that a target's rate can be followed
+-- over time, and what the target's docstring expected in that campaign
+-- (NULL without an expectation).
+CREATE VIEW campaign_target_stats AS
+SELECT campaign_id, created_at, target_id, target, expected, inputs, escaping_inputs,
+  executions, escapes, escape_rate,
+  max(0.0, (escape_rate + 1.920729410347062 / executions
+            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_low,
+  min(1.0, (escape_rate + 1.920729410347062 / executions
+            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
+                                       + 0.960364705173531 / (executions * executions)))
+           / (1 + 3.841458820694124 / executions)) AS wilson_high
+FROM (
+  SELECT g.campaign_id, c.created_at, g.target_id, t.name AS target,
+    (SELECT ct.expected FROM campaign_targets AS ct
+     WHERE ct.campaign_id = g.campaign_id AND ct.target_id = g.target_id
+     ORDER BY ct.position LIMIT 1) AS expected,
+    count(*) AS inputs, sum(g.escapes > 0) AS escaping_inputs,
+    sum(g.executions) AS executions, sum(g.escapes) AS escapes,
+    CAST(sum(g.escapes) AS REAL) / sum(g.executions) AS escape_rate
+  FROM (
+    SELECT campaign_id, target_id, input_id,
+      count(*) AS executions, sum(escape_detected) AS escapes
+    FROM executions
+    GROUP BY campaign_id, target_id, input_id
+  ) AS g
+  JOIN campaigns AS c ON c.id = g.campaign_id
+  JOIN targets AS t ON t.id = g.target_id
+  GROUP BY g.campaign_id, g.target_id
+);
