@@ -3,17 +3,16 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <iostream>
-#include <set>
 #include <thread>
 
 #include "agent/sandbox.h"
+#include "cli/campaign_setup.h"
 #include "cli/exit_codes.h"
 #include "cli/local_cluster.h"
 #include "cli/progress.h"
-#include "cli/report.h"
+#include "cli/remote_campaign.h"
 #include "cli/summary.h"
-#include "generator/input_generator.h"
+#include "coordinator/store_sink.h"
 #include "schema/database.h"
 #include "store/store.h"
 
@@ -23,87 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kDefaultDatabase = ".graphene/results.db";
-// Loading a module to describe or discover its targets may take this long.
-constexpr uint32_t kLoadTimeoutMs = 30000;
-
-// Thrown inside this file only, caught by RunCampaignCommand.
-struct CommandError {
-  int exit_code;
-  std::string message;
-};
-
-// Stores results as the coordinator delivers them.
-class StoreSink : public ResultSink {
- public:
-  explicit StoreSink(Store& store) : store_(store) {}
-  Status Accept(std::vector<std::pair<Job, ExecutionResult>> batch) override {
-    Result<size_t> stored = store_.RecordResults(batch);
-    return stored.ok() ? Status::Ok() : stored.status();
-  }
-
- private:
-  Store& store_;
-};
 
 size_t DefaultSlots() {
   // Most of an execution is the grace period, spent asleep: oversubscribe.
   return 16 * std::max(1u, std::thread::hardware_concurrency());
-}
-
-std::vector<TargetInfo> ResolveTargets(Sandbox& sandbox, const CampaignOptions& o, bool run_all,
-                                       const std::string& root) {
-  Result<std::vector<TargetInfo>> targets = Status::Ok();
-  if (run_all) {
-    if (!fs::exists(fs::path(root) / o.test_dir)) {
-      throw CommandError{kExitUsage,
-                         fmt::format("test folder or file '{}' does not exist", o.test_dir)};
-    }
-    targets = sandbox.Discover({o.test_dir}, root, kLoadTimeoutMs);
-  } else {
-    if (o.targets.empty()) throw CommandError{kExitUsage, "no target given"};
-    targets = sandbox.Describe(o.targets, root, kLoadTimeoutMs);
-  }
-  if (!targets.ok()) throw CommandError{kExitUsage, targets.status().message()};
-  for (const TargetInfo& target : *targets) {
-    if (!target.ok) throw CommandError{kExitUsage, target.error};
-  }
-  if (targets->empty()) {
-    throw CommandError{kExitUsage, fmt::format("no public functions found in '{}'", o.test_dir)};
-  }
-  return std::move(targets).value();
-}
-
-std::vector<std::string> CampaignInputs(const CampaignOptions& o) {
-  std::vector<std::string> inputs;
-  std::set<std::string> seen;
-  for (const std::string& input : o.inputs) {
-    if (seen.insert(input).second) inputs.push_back(input);
-  }
-  for (std::string& input : GenerateInputs(o.generate, o.seed)) {
-    if (seen.insert(input).second) inputs.push_back(std::move(input));
-  }
-  if (inputs.empty()) inputs.push_back("");
-  return inputs;
-}
-
-std::string OptionsJson(const CampaignOptions& o, size_t slots) {
-  return nlohmann::json{{"repeat", o.repeat},   {"timeout_s", o.timeout_s},
-                        {"grace_ms", o.grace_ms}, {"generate", o.generate},
-                        {"memory_limit_mb", o.memory_limit_mb},
-                        {"max_processes", o.max_processes}, {"strict", o.strict},
-                        {"inputs", o.inputs.size()}, {"slots", slots},
-                        {"test_dir", o.test_dir}}
-      .dump();
-}
-
-void PrintSummary(const CampaignSummary& summary, const std::string& format) {
-  if (format == "json") {
-    std::cout << RenderJson(summary).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
-  } else {
-    std::cout << RenderText(summary);
-  }
-  std::cout.flush();
 }
 
 int Run(const CampaignOptions& o, bool run_all, const std::string& command_line) {
@@ -134,11 +56,15 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   record.options_json = OptionsJson(o, slots);
   record.root = root;
   record.total_jobs = plan.TotalJobs();
-  Result<uint64_t> campaign = (*store)->CreateCampaign(record);
+  record.repeat = plan.repeat;
+  record.timeout_ms = plan.timeout_ms;
+  record.grace_ms = plan.grace_ms;
+  record.memory_limit_mb = plan.memory_limit_mb;
+  record.max_processes = plan.max_processes;
+  record.strict = plan.strict;
+  Result<uint64_t> campaign = (*store)->CreateCampaign(record, targets, plan.inputs);
   if (!campaign.ok()) throw CommandError{kExitInfrastructure, campaign.status().message()};
   plan.campaign = *campaign;
-  Status added = (*store)->AddCampaignTargets(plan.campaign, targets);
-  if (!added.ok()) throw CommandError{kExitInfrastructure, added.message()};
 
   StoreSink sink(**store);
   ProgressDisplay progress(!o.quiet);
@@ -158,9 +84,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
 
   Result<CampaignSummary> summary = Summarize(**store, plan.campaign);
   if (!summary.ok()) throw CommandError{kExitInfrastructure, summary.status().message()};
-  PrintSummary(*summary, o.format);
-  if (summary->errors > 0) return kExitInfrastructure;
-  return summary->mismatches > 0 ? kExitMismatch : kExitOk;
+  return PrintSummary(*summary, o.format);
 }
 
 }  // namespace
@@ -168,6 +92,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
 int RunCampaignCommand(const CampaignOptions& options, bool run_all,
                        const std::string& command_line) {
   try {
+    if (!options.coordinator.empty()) return RunRemoteCampaign(options, run_all, command_line);
     return Run(options, run_all, command_line);
   } catch (const CommandError& error) {
     fmt::print(stderr, "graphene: {}\n", error.message);

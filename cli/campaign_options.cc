@@ -37,6 +37,14 @@ void AddCampaignOptions(CLI::App& app, CampaignOptions& o) {
   app.add_option("--language", o.language, "Language of the targets")
       ->capture_default_str()
       ->check(CLI::IsMember({"python"}));
+  app.add_option("--coordinator", o.coordinator,
+                 "Submit the campaign to the coordinator at tcp://HOST:PORT and follow it there, "
+                 "instead of running it on this machine")
+      ->envname("GRAPHENE_COORDINATOR");
+  AddClientSecurityOptions(app, o.security);
+  app.add_option("--bundle", o.bundle_paths,
+                 "With --coordinator: another file or folder (relative to here) the targets need, "
+                 "shipped to the agents with them (repeatable)");
   app.add_flag("--python-only", o.python_only, "Accepted for compatibility: only Python is run");
   app.add_flag("--main-thread-mode", o.main_thread_mode,
                "Accepted for compatibility: every execution already runs on the main thread of "

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/security_options.h"
+
 namespace graphene {
 
 struct CampaignOptions {
@@ -28,6 +30,10 @@ struct CampaignOptions {
   std::string language = "python";
   bool python_only = false;       // accepted: Python is the only language
   bool main_thread_mode = false;  // accepted: every execution runs on its main thread
+  // Farm mode: submit to this coordinator instead of running here.
+  std::string coordinator;
+  ClientSecurityOptions security;
+  std::vector<std::string> bundle_paths;  // extra files or folders to ship with the targets
 };
 
 // Declares the options shared by `analyze` and `run-all` on `app`.

@@ -1,8 +1,7 @@
 // graphene's command line. One binary: `analyze` (the default when the first
-// argument is a target), `run-all` (also spelled `--run-all`), and the hidden
+// argument is a target), `run-all` (also spelled `--run-all`), the farm's
+// `coordinator`, `agent`, `keygen`, `status` and `attach`, and the hidden
 // `__zygote` mode in which the sandbox re-executes this binary.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <string>
@@ -10,14 +9,21 @@
 
 #include "agent/zygote.h"
 #include "base/log.h"
+#include "cli/agent_command.h"
 #include "cli/campaign_command.h"
+#include "cli/coordinator_command.h"
 #include "cli/exit_codes.h"
+#include "cli/keygen_command.h"
 #include "cli/local_cluster.h"
+#include "cli/remote_campaign.h"
+#include "cli/status_command.h"
+#include "cli/stop_signals.h"
 
 namespace graphene {
 namespace {
 
-const std::vector<std::string> kSubcommands = {"analyze", "run-all"};
+const std::vector<std::string> kSubcommands = {"analyze", "run-all", "coordinator", "agent",
+                                               "keygen",  "status",  "attach"};
 
 bool IsSubcommand(const std::string& word) {
   return std::find(kSubcommands.begin(), kSubcommands.end(), word) != kSubcommands.end();
@@ -38,14 +44,11 @@ std::vector<std::string> NormalizeArguments(int argc, char** argv) {
   return args;
 }
 
-void OnStopSignal(int) { StopLocalCampaign(); }
-
-void InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+// Ctrl-C during analyze/run-all: a local campaign stops, a farm campaign is
+// left running and the client detaches.
+void StopCampaign(int) {
+  StopLocalCampaign();
+  DetachFromCampaign();
 }
 
 std::string JoinCommandLine(int argc, char** argv) {
@@ -78,6 +81,17 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   AddCampaignOptions(*run_all, run_all_options);
 
+  CoordinatorCommandOptions coordinator_options;
+  CLI::App* coordinator = AddCoordinatorCommand(app, coordinator_options);
+  AgentCommandOptions agent_options;
+  CLI::App* agent = AddAgentCommand(app, agent_options);
+  KeygenOptions keygen_options;
+  CLI::App* keygen = AddKeygenCommand(app, keygen_options);
+  StatusOptions status_options;
+  CLI::App* status = AddStatusCommand(app, status_options);
+  AttachOptions attach_options;
+  CLI::App* attach = AddAttachCommand(app, attach_options);
+
   std::vector<std::string> args = NormalizeArguments(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
   try {
@@ -92,12 +106,18 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "graphene: {} (see graphene --help)\n", e.what());
     return kExitUsage;
   }
-  if (!analyze->parsed() && !run_all->parsed()) {
+  if (app.get_subcommands().empty()) {
     fmt::print(stderr, "graphene: a subcommand is required (see graphene --help)\n");
     return kExitUsage;
   }
-  InstallStopHandlers();
-  SetMinLogLevel(LogLevel::kWarning);  // the embedded coordinator and agent are not news
+  // The farm's long-running processes log what happens; the rest only warn.
+  if (coordinator->parsed()) return RunCoordinatorCommand(coordinator_options);
+  if (agent->parsed()) return RunAgentCommand(agent_options);
+  SetMinLogLevel(LogLevel::kWarning);
+  if (keygen->parsed()) return RunKeygenCommand(keygen_options);
+  if (status->parsed()) return RunStatusCommand(status_options);
+  InstallStopHandler(StopCampaign);
+  if (attach->parsed()) return RunAttachCommand(attach_options);
   std::string command_line = JoinCommandLine(argc, argv);
   if (analyze->parsed()) {
     if (analyze_options.targets.empty()) {

@@ -1,8 +1,11 @@
-// A one-line progress display on a terminal: done/total, escapes so far,
-// executions per second and time left. Silent when stderr is not a terminal.
+// Progress of a running campaign on stderr: done/total, escapes so far,
+// executions per second and time left. On a terminal, one line redrawn in
+// place with a bar; otherwise, when asked for, a plain line every few
+// seconds (for logs and CI); with --quiet, nothing.
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "coordinator/coordinator.h"
 
@@ -10,15 +13,21 @@ namespace graphene {
 
 class ProgressDisplay {
  public:
-  explicit ProgressDisplay(bool enabled);
-  // Redraws at most a few times a second.
+  // `enabled` false: silent. `lines_otherwise`: plain lines when stderr is
+  // not a terminal (else silent there). `label` starts each plain line.
+  explicit ProgressDisplay(bool enabled, bool lines_otherwise = false, std::string label = "");
+  // Redraws at most a few times a second, or writes a line every few seconds.
   void Update(const Progress& progress);
-  // Clears the line.
+  // Clears the bar.
   void Finish();
 
  private:
-  bool enabled_;
+  enum class Style { kOff, kBar, kLines };
+  Style style_;
+  std::string label_;
   bool drawn_ = false;
+  uint64_t done_at_start_ = 0;
+  bool started_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -1,0 +1,36 @@
+// What `analyze` and `run-all` do before a campaign runs, whether it runs
+// here or on a farm: resolve the targets, choose the inputs, record the
+// options; and what they do after: print the summary and pick the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agent/sandbox.h"
+#include "cli/campaign_options.h"
+#include "cli/summary.h"
+#include "schema/execution.h"
+
+namespace graphene {
+
+// Thrown by the campaign commands' steps, caught where they print it.
+struct CommandError {
+  int exit_code;
+  std::string message;
+};
+
+// Loading a module to describe or discover its targets may take this long.
+inline constexpr uint32_t kLoadTimeoutMs = 30000;
+
+// The targets: discovered in `options.test_dir` when `run_all`, else those
+// named. Throws CommandError (exit 2) when one does not load.
+std::vector<TargetInfo> ResolveTargets(Sandbox& sandbox, const CampaignOptions& options,
+                                       bool run_all, const std::string& root);
+// --input values, then --generate ones, without duplicates; "" if none.
+std::vector<std::string> CampaignInputs(const CampaignOptions& options);
+// The options worth recording with the campaign, as a JSON object.
+std::string OptionsJson(const CampaignOptions& options, size_t slots);
+// Prints `summary` in `format` and returns the exit status it calls for.
+int PrintSummary(const CampaignSummary& summary, const std::string& format);
+
+}  // namespace graphene
