@@ -75,6 +75,7 @@ Result<Message> CoordinatorClient::Call(const Message& request,
                                         milliseconds timeout, const std::atomic<bool>& stop,
                                         milliseconds retry) {
   const std::string bytes = Encode(request);
+  refused_ = false;
   const Clock::time_point deadline = Clock::now() + timeout;
   Clock::time_point next_send = Clock::now();
   try {
@@ -107,7 +108,10 @@ Result<Message> CoordinatorClient::Call(const Message& request,
         Result<Message> reply = Decode(frame.to_string_view());
         if (!reply.ok()) continue;  // a garbled reply: the retry will fetch another
         if (const Refused* refused = std::get_if<Refused>(&*reply)) {
-          if (refused->request == MessageName(request)) return Status::Error(refused->reason);
+          if (refused->request == MessageName(request)) {
+            refused_ = true;
+            return Status::Error(refused->reason);
+          }
           continue;
         }
         if (matches(*reply)) return reply;

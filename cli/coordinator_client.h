@@ -38,6 +38,9 @@ class CoordinatorClient {
                        std::chrono::milliseconds retry = std::chrono::seconds{5});
 
   const std::string& endpoint() const { return endpoint_; }
+  // Whether the last Call failed because the coordinator refused the request
+  // (as opposed to not answering).
+  bool refused() const { return refused_; }
 
  private:
   CoordinatorClient(std::string endpoint, zmq::socket_t socket, zmq::socket_t monitor);
@@ -46,6 +49,7 @@ class CoordinatorClient {
   std::string endpoint_;
   zmq::socket_t socket_;
   zmq::socket_t monitor_;  // handshake failures of socket_
+  bool refused_ = false;
 };
 
 }  // namespace graphene

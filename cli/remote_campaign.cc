@@ -110,7 +110,9 @@ CampaignState Follow(CoordinatorClient& client, uint64_t campaign, bool quiet) {
                              "with: graphene attach {} --coordinator {}",
                              campaign, campaign, client.endpoint())};
       }
-      throw CommandError{kExitInfrastructure, reply.status().message()};
+      // A campaign the coordinator does not know is the user's mistake.
+      throw CommandError{client.refused() ? kExitUsage : kExitInfrastructure,
+                         reply.status().message()};
     }
     const CampaignState& state = std::get<CampaignState>(*reply);
     progress.Update(
