@@ -352,17 +352,24 @@ void Coordinator::OnHello(const std::string& id, const Hello& hello) {
 }
 
 void Coordinator::OnResults(Peer& peer, ResultBatch batch) {
+  // One log line per batch, so a peer sending thousands of bad results
+  // cannot flood the log.
+  size_t refused = 0;
+  std::string first_refusal;
+  auto refuse = [&](const ExecutionResult& result, std::string_view why) {
+    if (refused++ == 0) {
+      first_refusal = fmt::format("job {} of campaign {}: {}", result.index, result.campaign, why);
+    }
+  };
   for (ExecutionResult& result : batch.results) {
     auto found = campaigns_.find(result.campaign);
     if (found == campaigns_.end()) {
-      kLog.Warn("dropping result for job {} of campaign {} from {}: no such campaign is running",
-                result.index, result.campaign, peer.name);
+      refuse(result, "no such campaign is running");
       continue;
     }
     Campaign& campaign = *found->second;
     if (std::optional<std::string> why = campaign.Refuse(peer, result)) {
-      kLog.Warn("dropping result for job {} of campaign {} from {}: {}", result.index,
-                result.campaign, peer.name, *why);
+      refuse(result, *why);
       continue;
     }
     peer.leases[result.campaign].erase(result.index);
@@ -372,6 +379,10 @@ void Coordinator::OnResults(Peer& peer, ResultBatch batch) {
     if (result.escape_detected) ++campaign.progress.escapes;
     campaign.changed = true;
     accepted_.emplace_back(campaign.plan->JobAt(result.index), std::move(result));
+  }
+  if (refused > 0) {
+    kLog.Warn("dropping {} of {} results from {}; the first: {}", refused, batch.results.size(),
+              peer.name, first_refusal);
   }
 }
 
