@@ -85,6 +85,32 @@ TEST_F(FarmTest, TwoAgentsGiveTheVerdictsOfTheEmbeddedMode) {
   ExpectNothingLeft();
 }
 
+// The acceptance check: fixtures/ through a coordinator and two
+// agents, against the embedded mode.
+TEST_F(FarmTest, FixturesGiveTheVerdictsOfTheEmbeddedMode) {
+  const std::vector<std::string> campaign = {"--generate", "3", "--repeat", "2"};
+  auto coordinator = StartCoordinator();
+  auto a1 = StartAgent("a1", *coordinator, {"--slots", "16"});
+  auto a2 = StartAgent("a2", *coordinator, {"--slots", "16"});
+  std::vector<std::string> args = {"run-all", "--coordinator", endpoint(), "--format", "json"};
+  args.insert(args.end(), campaign.begin(), campaign.end());
+  auto client = StartGraphene(args, "client");
+  ASSERT_EQ(client->Wait(std::chrono::seconds{300}), 0) << client->Err();
+  const nlohmann::json remote = ClientReport(*client);
+  ExpectOneResultPerJob(1);
+  std::vector<std::string> local_args = {"run-all"};
+  local_args.insert(local_args.end(), campaign.begin(), campaign.end());
+  const nlohmann::json local = RunJson(local_args);
+  const auto expected = VerdictsOf(local);
+  ASSERT_GE(expected.size(), 60u);
+  EXPECT_EQ(VerdictsOf(remote), expected) << "farm:\n"
+                                          << Describe(VerdictsOf(remote)) << "embedded:\n"
+                                          << Describe(expected);
+  EXPECT_EQ(remote["totals"]["mismatches"], 0);
+  StopAll({&a1, &a2, &coordinator});
+  ExpectNothingLeft();
+}
+
 TEST_F(FarmTest, KilledAgentsJobsAreRunElsewhere) {
   auto coordinator = StartCoordinator();
   auto doomed = StartAgent("doomed", *coordinator);
