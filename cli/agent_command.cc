@@ -16,6 +16,7 @@
 #include "bundle/bundle_cache.h"
 #include "cli/exit_codes.h"
 #include "cli/stop_signals.h"
+#include "security/handshake_monitor.h"
 
 namespace graphene {
 namespace {
@@ -106,7 +107,16 @@ int Run(const AgentCommandOptions& o) {
   options.heartbeat_timeout = std::chrono::milliseconds(o.heartbeat_timeout_ms);
   options.bundles = &*cache;
   options.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout_s * 1000));
-  options.configure_socket = *security;
+  // ZeroMQ retries a refused handshake silently: say why in the log.
+  std::unique_ptr<HandshakeMonitor> monitor;
+  options.configure_socket = [&](zmq::socket_t& socket) {
+    if (*security) (*security)(socket);
+    Result<std::unique_ptr<HandshakeMonitor>> attached =
+        HandshakeMonitor::Attach(context, socket, o.connect);
+    if (!attached.ok()) throw CommandError{kExitInfrastructure, attached.status().message()};
+    monitor = std::move(attached).value();
+    monitor->LogInBackground("agent", std::chrono::seconds{30});
+  };
   Result<std::unique_ptr<Agent>> agent = Agent::Create(context, options, **sandbox);
   if (!agent.ok()) throw CommandError{kExitUsage, agent.status().message()};
   running_agent.store(agent->get());

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 
 namespace graphene {
 namespace {
@@ -19,56 +18,25 @@ constexpr milliseconds kPollTimeout{100};
 Result<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
     zmq::context_t& context, const std::string& endpoint,
     const std::function<void(zmq::socket_t&)>& configure) {
-  static std::atomic<int> monitors{0};
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::maxmsgsize, kMaxWireMessageBytes);
     socket.set(zmq::sockopt::linger, 0);
     if (configure) configure(socket);
-    const std::string monitor_endpoint =
-        fmt::format("inproc://graphene-client-monitor-{}-{}", ::getpid(), monitors++);
-    if (zmq_socket_monitor(socket.handle(), monitor_endpoint.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
-      throw zmq::error_t();
-    }
-    zmq::socket_t monitor(context, zmq::socket_type::pair);
-    monitor.set(zmq::sockopt::linger, 0);
-    monitor.connect(monitor_endpoint);
+    Result<std::unique_ptr<HandshakeMonitor>> monitor =
+        HandshakeMonitor::Attach(context, socket, endpoint);
+    if (!monitor.ok()) return monitor.status();
     socket.connect(endpoint);
     return std::unique_ptr<CoordinatorClient>(
-        new CoordinatorClient(endpoint, std::move(socket), std::move(monitor)));
+        new CoordinatorClient(endpoint, std::move(socket), std::move(monitor).value()));
   } catch (const zmq::error_t& e) {
     return Status::Error(fmt::format("connecting to the coordinator at {}: {}", endpoint, e.what()));
   }
 }
 
 CoordinatorClient::CoordinatorClient(std::string endpoint, zmq::socket_t socket,
-                                     zmq::socket_t monitor)
+                                     std::unique_ptr<HandshakeMonitor> monitor)
     : endpoint_(std::move(endpoint)), socket_(std::move(socket)), monitor_(std::move(monitor)) {}
-
-std::optional<std::string> CoordinatorClient::HandshakeFailure() {
-  while (true) {
-    zmq::message_t event, address;
-    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return std::nullopt;
-    if (!event.more() || !monitor_.recv(address)) return std::nullopt;
-    if (event.size() < 6) continue;
-    uint16_t id = 0;
-    uint32_t value = 0;
-    std::memcpy(&id, event.data(), sizeof(id));
-    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof(value));
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-      return fmt::format("the coordinator at {} refused this machine's key (ZAP status {}): add "
-                         "its .pub file to the coordinator's --authorized-keys",
-                         endpoint_, value);
-    }
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-      return fmt::format("the security handshake with {} failed: check that both sides use keys "
-                         "and that --coordinator-key is the coordinator's public key",
-                         endpoint_);
-    }
-  }
-}
 
 Result<Message> CoordinatorClient::Call(const Message& request,
                                         const std::function<bool(const Message&)>& matches,
@@ -94,12 +62,12 @@ Result<Message> CoordinatorClient::Call(const Message& request,
         next_send = now + retry;
       }
       zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                                 {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+                                 {monitor_->handle(), 0, ZMQ_POLLIN, 0}};
       if (zmq_poll(items, 2, static_cast<long>(kPollTimeout.count())) < 0 && zmq_errno() != EINTR) {
         throw zmq::error_t();
       }
       if (items[1].revents & ZMQ_POLLIN) {
-        if (std::optional<std::string> failure = HandshakeFailure()) {
+        if (std::optional<std::string> failure = monitor_->TakeFailure()) {
           return Status::Error(*failure);
         }
       }

@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "schema/messages.h"
+#include "security/handshake_monitor.h"
 
 namespace graphene {
 
@@ -43,12 +44,12 @@ class CoordinatorClient {
   bool refused() const { return refused_; }
 
  private:
-  CoordinatorClient(std::string endpoint, zmq::socket_t socket, zmq::socket_t monitor);
-  std::optional<std::string> HandshakeFailure();
+  CoordinatorClient(std::string endpoint, zmq::socket_t socket,
+                    std::unique_ptr<HandshakeMonitor> monitor);
 
   std::string endpoint_;
   zmq::socket_t socket_;
-  zmq::socket_t monitor_;  // handshake failures of socket_
+  std::unique_ptr<HandshakeMonitor> monitor_;  // handshake failures of socket_
   bool refused_ = false;
 };
 

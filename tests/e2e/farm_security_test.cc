@@ -86,7 +86,10 @@ TEST_F(FarmTest, OnlyListedAgentsAndClientsGetIn) {
       << client->Err();
   ASSERT_TRUE(WaitFor([&] { return coordinator->Err().find("refused") != std::string::npos; }))
       << coordinator->Err();
-  ::sleep(1);
+  // The intruder is told why, rather than retrying in silence.
+  EXPECT_TRUE(WaitFor([&] {
+    return intruder->Err().find("refused this machine's key") != std::string::npos;
+  })) << intruder->Err();
   EXPECT_EQ(CountCampaign(coordinator_db(), 1).results, 0) << "the intruder ran jobs";
 
   // Clients need a listed key and the coordinator's own public key.
