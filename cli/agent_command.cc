@@ -93,6 +93,10 @@ int Run(const AgentCommandOptions& o) {
   Result<BundleCache> cache = BundleCache::Open(cache_dir);
   if (!cache.ok()) throw CommandError{kExitUsage, cache.status().message()};
   if (run_as) CheckReachable(cache->dir(), o.user.empty() ? kDefaultUser : o.user);
+  // Only at startup: nothing of ours runs from the cache yet.
+  if (Status pruned = cache->Prune(o.cache_keep); !pruned.ok()) {
+    kLog.Warn("cleaning the bundle cache: {}", pruned.message());
+  }
 
   const size_t slots = o.slots ? o.slots : 16 * std::max(1u, std::thread::hardware_concurrency());
   Result<std::unique_ptr<Sandbox>> sandbox =
@@ -145,6 +149,11 @@ CLI::App* AddAgentCommand(CLI::App& app, AgentCommandOptions& o) {
   command->add_option("--cache", o.cache,
                       "Folder of unpacked bundles [default: /var/cache/graphene/bundles as root, "
                       "else ~/.cache/graphene/bundles]");
+  command
+      ->add_option("--cache-keep", o.cache_keep,
+                   "Bundles the cache keeps, most recently used first (pruned at startup)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   command->add_option("--user", o.user,
                       "When started as root: the user targets run as [default: nobody]");
   AddClientSecurityOptions(*command, o.security);

@@ -14,6 +14,7 @@ struct AgentCommandOptions {
   size_t slots = 0;  // 0: 16 per core
   std::string name;
   std::string cache;  // bundle cache; empty: a default for the user
+  size_t cache_keep = 32;  // bundles kept in the cache at startup
   std::string user;   // who runs targets when started as root; empty: nobody
   ClientSecurityOptions security;
   uint32_t heartbeat_ms = 1000;
