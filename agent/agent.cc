@@ -278,6 +278,9 @@ void Agent::RetryBundleFetches() {
 }
 
 Status Agent::SubmitBacklog() {
+  // Draining: jobs not started are left to the coordinator (see Drained()),
+  // including those that arrive for credit asked for before the stop.
+  if (draining_.load()) return Status::Ok();
   while (!backlog_.empty() && executor_.in_flight() < executor_.capacity()) {
     if (Status status = executor_.Submit(backlog_.front()); !status.ok()) {
       return Status::Error(fmt::format("executor failed: {}", status.message()));

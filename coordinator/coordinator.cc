@@ -173,6 +173,12 @@ std::optional<Progress> Coordinator::CampaignProgress(uint64_t campaign) const {
   return it->second->progress;
 }
 
+std::vector<uint64_t> Coordinator::ServedCampaigns() const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, campaign] : campaigns_) ids.push_back(id);
+  return ids;
+}
+
 std::vector<AgentState> Coordinator::Agents() const {
   const Clock::time_point now = Clock::now();
   std::vector<AgentState> agents;

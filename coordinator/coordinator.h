@@ -96,6 +96,8 @@ class Coordinator {
   void RemoveCampaign(uint64_t campaign);
   // The campaign's progress while it is being served.
   std::optional<Progress> CampaignProgress(uint64_t campaign) const;
+  // The campaigns being served, by id.
+  std::vector<uint64_t> ServedCampaigns() const;
   // The agents connected now.
   std::vector<AgentState> Agents() const;
   size_t agent_count() const { return peers_.size(); }

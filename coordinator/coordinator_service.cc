@@ -259,15 +259,34 @@ Message CoordinatorService::OnFetchResults(const FetchResults& fetch) {
 Message CoordinatorService::OnStatus(const StatusRequest& request) {
   StatusReply reply;
   reply.agents = coordinator_->Agents();
-  Result<std::vector<CampaignRecord>> recent =
-      store_->RecentCampaigns(std::min(request.recent_campaigns, kMaxRecentCampaigns));
-  if (!recent.ok()) return Refuse("status-request", recent.status().message());
-  for (const CampaignRecord& record : *recent) {
+  auto list = [&](const CampaignRecord& record) -> std::optional<std::string> {
     Result<CampaignState> state = StateOf(record);
-    if (!state.ok()) return Refuse("status-request", state.status().message());
-    reply.campaigns.push_back(CampaignListing{
-        .state = std::move(state).value(), .created_at = record.created_at,
-        .command = record.command});
+    if (!state.ok()) return state.status().message();
+    reply.campaigns.push_back(CampaignListing{.state = std::move(state).value(),
+                                              .created_at = record.created_at,
+                                              .command = record.command});
+    return std::nullopt;
+  };
+  // Every campaign being served, newest first...
+  std::vector<uint64_t> served = coordinator_->ServedCampaigns();
+  std::sort(served.rbegin(), served.rend());
+  for (uint64_t id : served) {
+    Result<CampaignRecord> record = store_->GetCampaign(id);
+    if (!record.ok()) return Refuse("status-request", record.status().message());
+    if (std::optional<std::string> error = list(*record)) return Refuse("status-request", *error);
+  }
+  // ...then the newest finished ones. A "running" campaign nobody serves (a
+  // local run that was killed) is neither.
+  const size_t wanted = std::min(request.recent_campaigns, kMaxRecentCampaigns);
+  Result<std::vector<CampaignRecord>> recent =
+      store_->RecentCampaigns(wanted + served.size() + kMaxRecentCampaigns);
+  if (!recent.ok()) return Refuse("status-request", recent.status().message());
+  size_t finished = 0;
+  for (const CampaignRecord& record : *recent) {
+    if (finished == wanted) break;
+    if (record.status == kCampaignRunning) continue;
+    if (std::optional<std::string> error = list(record)) return Refuse("status-request", *error);
+    ++finished;
   }
   return reply;
 }
