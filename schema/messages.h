@@ -16,7 +16,9 @@
 
 namespace graphene {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: jobs name a bundle, clients submit and follow campaigns. A peer of
+// version 1 would run bundled jobs in the wrong folder, so it is refused.
+inline constexpr uint32_t kProtocolVersion = 2;
 // Messages larger than this are refused (ZMQ_MAXMSGSIZE on every socket).
 inline constexpr int64_t kMaxWireMessageBytes = 64ll << 20;
 
