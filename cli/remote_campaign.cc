@@ -250,6 +250,15 @@ int RunRemoteCampaign(const CampaignOptions& o, bool run_all, const std::string&
   spec.strict = o.strict;
   submit.bundle_hash = bundle->hash;
   submit.bundle = std::move(bundle->bytes);
+  // The coordinator would drop a larger message without a word.
+  if (const size_t bytes = Encode(submit).size(); bytes > kMaxWireMessageBytes) {
+    throw CommandError{kExitUsage,
+                       fmt::format("the campaign takes {} MB to submit ({} MB of test files, the "
+                                   "rest inputs and targets), more than the {} MB a message may "
+                                   "hold; use fewer --generate inputs or a smaller test folder",
+                                   bytes >> 20, submit.bundle.size() >> 20,
+                                   kMaxWireMessageBytes >> 20)};
+  }
 
   Result<Message> reply = client->Call(
       submit,

@@ -279,10 +279,6 @@ Result<KeyPair> ReadKeyPair(const std::string& path) {
   mode_t mode = 0;
   auto content = ReadSmallFile(path, &mode);
   if (!content.ok()) return content.status();
-  if ((mode & (S_IRWXG | S_IRWXO)) != 0) {
-    kLog.Warn("{} holds a secret key but is accessible to others (mode {:04o}); chmod 600 it", path,
-              mode & 07777);
-  }
   KeyPair keys;
   for (const std::string_view line : SplitLines(*content)) {
     if (const auto value = ValueOf(line, kPublicKeyName)) keys.public_key = *value;
@@ -304,6 +300,11 @@ Result<KeyPair> ReadKeyPair(const std::string& path) {
   }
   if (keys.public_key != std::string_view(derived, kZ85KeyLength)) {
     return Status::Error(path + ": the public key does not belong to the secret key");
+  }
+  // Only a real key is worth the warning.
+  if ((mode & (S_IRWXG | S_IRWXO)) != 0) {
+    kLog.Warn("{} holds a secret key but is accessible to others (mode {:04o}); chmod 600 it", path,
+              mode & 07777);
   }
   return keys;
 }
