@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/overloaded.h"
+#include "base/zmq_nonblocking.h"
 
 namespace graphene {
 namespace {
@@ -163,9 +164,7 @@ Status Agent::Wait(bool& executor_ready) {
 void Agent::ReceiveAll() {
   for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
     std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-      return;
-    }
+    if (!TryReceiveMultipart(socket_, frames)) return;
     if (frames.size() != 1) {
       kLog.Warn("dropping message from the coordinator: {} frames, expected 1", frames.size());
       continue;
@@ -364,7 +363,7 @@ void Agent::Queue(const Message& message) { outbox_.push_back(Encode(message)); 
 void Agent::FlushOutbox() {
   while (!outbox_.empty()) {
     // A full queue (coordinator slow or away) keeps the rest for the next turn.
-    if (!socket_.send(zmq::buffer(outbox_.front()), zmq::send_flags::dontwait)) return;
+    if (!TrySend(socket_, zmq::buffer(outbox_.front()))) return;
     outbox_.pop_front();
     last_sent_ = Clock::now();
   }

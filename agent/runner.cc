@@ -169,7 +169,7 @@ SandboxReply Runner::Execute(const Job& job) {
   result.status = outcome[0].cast<std::string>();
   result.error = outcome[1].cast<std::string>();
   if (result.status == kStatusTimeout) {
-    result.error = fmt::format("exceeded the timeout of {} ms", job.timeout_ms);
+    result.error = fmt::format("exceeded the timeout of {} ms", job.limits.timeout_ms);
   }
 
   // Nothing new alive at return means nothing to wait for: clean targets do
@@ -177,7 +177,7 @@ SandboxReply Runner::Execute(const Job& job) {
   DetailedSnapshot at_return, at_end;
   if (!NewSince(baseline, LiveNow()).empty()) {
     at_return = DescribeNow();
-    auto grace_end = Clock::now() + std::chrono::milliseconds(job.grace_ms);
+    auto grace_end = Clock::now() + std::chrono::milliseconds(job.limits.grace_ms);
     bool all_gone = false;
     while (!all_gone && Clock::now() < grace_end) {
       {
@@ -193,7 +193,7 @@ SandboxReply Runner::Execute(const Job& job) {
   result.escapes = std::move(diff.escapes);
   for (Escape& task : NewPendingTasks()) result.escapes.push_back(std::move(task));
   result.transient = std::move(diff.transient);
-  result.escape_detected = !result.escapes.empty() || (job.strict && !result.transient.empty());
+  result.escape_detected = !result.escapes.empty() || (job.limits.strict && !result.transient.empty());
   return reply;
 }
 

@@ -43,7 +43,7 @@ class SandboxTest : public ::testing::Test {
   static ExecutionResult Run(const std::string& target, uint32_t timeout_ms = 5000,
                              const std::string& root = GRAPHENE_SOURCE_DIR) {
     Job job;
-    job.timeout_ms = timeout_ms;
+    job.limits.timeout_ms = timeout_ms;
     return Run(target, job, root);
   }
 
@@ -344,7 +344,7 @@ def target(data):
             os._exit(0)
 )py");
   Job job;
-  job.max_processes = 20;
+  job.limits.max_processes = 20;
   ExecutionResult r = Run(target, job);
   EXPECT_EQ(r.status, kStatusCrash);
   EXPECT_NE(r.error.find("process limit of 20"), std::string::npos) << r.error;
@@ -354,7 +354,7 @@ def target(data):
 TEST_F(SandboxTest, MemoryLimitTurnsHugeAllocationsIntoMemoryError) {
   std::string target = WriteTarget("huge", "def target(data):\n  bytearray(8 * 2**30)\n");
   Job job;
-  job.memory_limit_mb = 1024;
+  job.limits.memory_limit_mb = 1024;
   ExecutionResult r = Run(target, job);
   EXPECT_EQ(r.status, kStatusException);
   EXPECT_NE(r.error.find("MemoryError"), std::string::npos) << r.error;
@@ -452,7 +452,7 @@ def target(data):
   EXPECT_FALSE(lenient.escape_detected);
   ASSERT_EQ(lenient.transient.size(), 1u);
   Job job;
-  job.strict = true;
+  job.limits.strict = true;
   EXPECT_TRUE(Run(target, job).escape_detected);
 }
 

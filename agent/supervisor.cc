@@ -128,7 +128,7 @@ void Supervisor::ForkRunner() {
   // The supervisor, the runner, the limit, and one over it, so that the
   // supervisor's count sees a target that tried to exceed it and ends the
   // execution as a crash.
-  if (request_.kind == kRequestExecute) cap_.SetLimit(request_.job.max_processes + 3);
+  if (request_.kind == kRequestExecute) cap_.SetLimit(request_.job.limits.max_processes + 3);
 
   runner_ = ::fork();
   if (runner_ == 0) {
@@ -141,7 +141,7 @@ void Supervisor::ForkRunner() {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGTERM, SIG_DFL);
-    rlim_t bytes = static_cast<rlim_t>(request_.job.memory_limit_mb) << 20;
+    rlim_t bytes = static_cast<rlim_t>(request_.job.limits.memory_limit_mb) << 20;
     rlimit memory{bytes, bytes};
     if (request_.kind == kRequestExecute) ::setrlimit(RLIMIT_AS, &memory);
     // A crashing target must not litter its folder (or the bundle cache)
@@ -173,7 +173,7 @@ void Supervisor::HandleReport(const RunnerReport& report) {
   if (report.kind == kReportBaseline) {
     baseline_pids_.insert(report.baseline_pids.begin(), report.baseline_pids.end());
     calling_ = true;
-    deadline_ = Clock::now() + milliseconds(request_.job.timeout_ms);
+    deadline_ = Clock::now() + milliseconds(request_.job.limits.timeout_ms);
   } else if (report.kind == kReportDone) {
     reply_ = report.reply;
     done_ = true;
@@ -189,7 +189,7 @@ bool Supervisor::OnDeadline(uint32_t limit_ms) {
     asked_to_stop_ = true;
     // To the main thread, whose Python handler raises in the target's call.
     ::syscall(SYS_tgkill, runner_, runner_, TimeoutSignal());
-    deadline_ = Clock::now() + milliseconds(request_.job.grace_ms) + kSnapshotSlack;
+    deadline_ = Clock::now() + milliseconds(request_.job.limits.grace_ms) + kSnapshotSlack;
     return false;
   }
   RecordAbnormalEnd(kStatusTimeout, fmt::format("exceeded the timeout of {} ms", limit_ms));
@@ -201,14 +201,14 @@ bool Supervisor::OnDeadline(uint32_t limit_ms) {
 bool Supervisor::OverProcessLimit() {
   if (request_.kind != kRequestExecute || Clock::now() < next_process_count_) return false;
   next_process_count_ = Clock::now() + kProcessCountInterval;
-  return DescendantPids(::getpid()).size() > request_.job.max_processes + 1;
+  return DescendantPids(::getpid()).size() > request_.job.limits.max_processes + 1;
 }
 
 // Polls the runner's report pipe, its output and its exit until it reports,
 // dies or runs out of time.
 void Supervisor::AwaitRunner() {
   uint32_t limit_ms =
-      request_.kind == kRequestExecute ? request_.job.timeout_ms : request_.timeout_ms;
+      request_.kind == kRequestExecute ? request_.job.limits.timeout_ms : request_.timeout_ms;
   deadline_ = Clock::now() + milliseconds(limit_ms) + kSnapshotSlack;
   next_process_count_ = Clock::now() + kProcessCountInterval;
   FrameReader reports;
@@ -222,7 +222,7 @@ void Supervisor::AwaitRunner() {
     if (OverProcessLimit()) {
       RecordAbnormalEnd(kStatusCrash,
                         fmt::format("exceeded the process limit of {} processes (--max-processes)",
-                                    request_.job.max_processes));
+                                    request_.job.limits.max_processes));
       return;
     }
     pollfd fds[4] = {{report_fd_.get(), POLLIN, 0},
@@ -244,7 +244,7 @@ void Supervisor::AwaitRunner() {
     if (runner_exited && !done_) {
       int status = 0;
       ::waitpid(runner_, &status, 0);
-      std::this_thread::sleep_for(milliseconds(request_.job.grace_ms));
+      std::this_thread::sleep_for(milliseconds(request_.job.limits.grace_ms));
       RecordAbnormalEnd(kStatusCrash, "the target " + DescribeExit(status));
       return;
     }

@@ -125,7 +125,7 @@ void Zygote::Start(const SandboxRequest& request) {
   slot->request_id = request.id;
   slot->job = request.job;
   uint32_t limit_ms = request.kind == kRequestExecute
-                          ? request.job.timeout_ms + request.job.grace_ms
+                          ? request.job.limits.timeout_ms + request.job.limits.grace_ms
                           : request.timeout_ms;
   slot->deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms) + kSupervisorSlack;

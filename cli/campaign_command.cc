@@ -43,11 +43,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   for (const TargetInfo& target : targets) plan.targets.push_back(target.spec);
   plan.inputs = CampaignInputs(o);
   plan.repeat = o.repeat;
-  plan.timeout_ms = static_cast<uint32_t>(o.timeout_s * 1000);
-  plan.grace_ms = o.grace_ms;
-  plan.memory_limit_mb = o.memory_limit_mb;
-  plan.max_processes = o.max_processes;
-  plan.strict = o.strict;
+  plan.limits = LimitsOf(o);
   plan.root = root;
 
   CampaignRecord record;
@@ -57,11 +53,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   record.root = root;
   record.total_jobs = plan.TotalJobs();
   record.repeat = plan.repeat;
-  record.timeout_ms = plan.timeout_ms;
-  record.grace_ms = plan.grace_ms;
-  record.memory_limit_mb = plan.memory_limit_mb;
-  record.max_processes = plan.max_processes;
-  record.strict = plan.strict;
+  record.limits = plan.limits;
   Result<uint64_t> campaign = (*store)->CreateCampaign(record, targets, plan.inputs);
   if (!campaign.ok()) throw CommandError{kExitInfrastructure, campaign.status().message()};
   plan.campaign = *campaign;

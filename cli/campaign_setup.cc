@@ -38,6 +38,14 @@ std::vector<TargetInfo> ResolveTargets(Sandbox& sandbox, const CampaignOptions& 
   return std::move(targets).value();
 }
 
+ExecutionLimits LimitsOf(const CampaignOptions& o) {
+  return ExecutionLimits{.timeout_ms = static_cast<uint32_t>(o.timeout_s * 1000),
+                         .grace_ms = o.grace_ms,
+                         .memory_limit_mb = o.memory_limit_mb,
+                         .max_processes = o.max_processes,
+                         .strict = o.strict};
+}
+
 std::vector<std::string> CampaignInputs(const CampaignOptions& o) {
   std::vector<std::string> inputs;
   std::set<std::string> seen;

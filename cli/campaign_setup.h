@@ -26,6 +26,8 @@ inline constexpr uint32_t kLoadTimeoutMs = 30000;
 // named. Throws CommandError (exit 2) when one does not load.
 std::vector<TargetInfo> ResolveTargets(Sandbox& sandbox, const CampaignOptions& options,
                                        bool run_all, const std::string& root);
+// The execution limits the options ask for.
+ExecutionLimits LimitsOf(const CampaignOptions& options);
 // --input values, then --generate ones, without duplicates; "" if none.
 std::vector<std::string> CampaignInputs(const CampaignOptions& options);
 // The options worth recording with the campaign, as a JSON object.

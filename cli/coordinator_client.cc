@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <vector>
+
+#include "base/zmq_nonblocking.h"
 
 namespace graphene {
 namespace {
@@ -58,7 +61,7 @@ Result<Message> CoordinatorClient::Call(const Message& request,
       }
       if (now >= next_send) {
         // Not sent when the socket has nowhere to queue it; tried again later.
-        (void)socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        (void)TrySend(socket_, zmq::buffer(bytes));
         next_send = now + retry;
       }
       zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
@@ -71,9 +74,14 @@ Result<Message> CoordinatorClient::Call(const Message& request,
           return Status::Error(*failure);
         }
       }
-      zmq::message_t frame;
-      while (socket_.recv(frame, zmq::recv_flags::dontwait)) {
-        Result<Message> reply = Decode(frame.to_string_view());
+      std::vector<zmq::message_t> frames;
+      while (TryReceiveMultipart(socket_, frames)) {
+        if (frames.size() != 1) {
+          frames.clear();
+          continue;
+        }
+        Result<Message> reply = Decode(frames[0].to_string_view());
+        frames.clear();
         if (!reply.ok()) continue;  // a garbled reply: the retry will fetch another
         if (const Refused* refused = std::get_if<Refused>(&*reply)) {
           if (refused->request == MessageName(request)) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "base/zmq_nonblocking.h"
 
 namespace graphene {
 namespace {
@@ -37,6 +38,7 @@ Status RunLocalCampaign(const CampaignPlan& plan, Executor& executor, ResultSink
   Status agent_status;
   Coordinator* coordinator_ptr = coordinator->get();
   std::thread agent_thread([&] {
+    LeaveStopSignalsToMainThread();
     agent_status = (*agent)->Run();
     // With its only agent gone, the campaign could never finish.
     if (!agent_status.ok()) coordinator_ptr->RequestStop();

@@ -243,11 +243,7 @@ int RunRemoteCampaign(const CampaignOptions& o, bool run_all, const std::string&
   spec.targets = std::move(targets);
   spec.inputs = CampaignInputs(o);
   spec.repeat = o.repeat;
-  spec.timeout_ms = static_cast<uint32_t>(o.timeout_s * 1000);
-  spec.grace_ms = o.grace_ms;
-  spec.memory_limit_mb = o.memory_limit_mb;
-  spec.max_processes = o.max_processes;
-  spec.strict = o.strict;
+  spec.limits = LimitsOf(o);
   submit.bundle_hash = bundle->hash;
   submit.bundle = std::move(bundle->bytes);
   // The coordinator would drop a larger message without a word.

@@ -30,11 +30,7 @@ Job CampaignPlan::JobAt(uint64_t index) const {
              .root = root,
              .input = inputs[at.input_i],
              .repeat = at.repeat_i,
-             .timeout_ms = timeout_ms,
-             .grace_ms = grace_ms,
-             .memory_limit_mb = memory_limit_mb,
-             .max_processes = max_processes,
-             .strict = strict,
+             .limits = limits,
              .bundle = bundle};
 }
 

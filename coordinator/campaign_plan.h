@@ -31,11 +31,7 @@ struct CampaignPlan {
   std::vector<std::string> targets;
   std::vector<std::string> inputs;
   uint32_t repeat = 1;
-  uint32_t timeout_ms = 5000;
-  uint32_t grace_ms = 100;
-  uint32_t memory_limit_mb = 4096;
-  uint32_t max_processes = 256;
-  bool strict = false;
+  ExecutionLimits limits{};
   std::string root;    // folder targets are resolved from
   std::string bundle{};  // hash of the bundle holding the targets' code; empty: use `root`
 

@@ -38,8 +38,7 @@ CampaignPlan Plan(size_t targets, size_t inputs, uint32_t repeat) {
                       .targets = Names("t", targets),
                       .inputs = Names("i", inputs),
                       .repeat = repeat,
-                      .timeout_ms = 1234,
-                      .grace_ms = 56,
+                      .limits = {.timeout_ms = 1234, .grace_ms = 56},
                       .root = "/root"};
 }
 
@@ -65,8 +64,8 @@ TEST(CampaignPlanTest, JobCarriesTheCampaignSettings) {
   const Job job = Plan(1, 1, 1).JobAt(0);
   EXPECT_EQ(job.campaign, 7u);
   EXPECT_EQ(job.root, "/root");
-  EXPECT_EQ(job.timeout_ms, 1234u);
-  EXPECT_EQ(job.grace_ms, 56u);
+  EXPECT_EQ(job.limits.timeout_ms, 1234u);
+  EXPECT_EQ(job.limits.grace_ms, 56u);
   EXPECT_EQ(job.target, "t0");
   EXPECT_EQ(job.input, "i0");
   EXPECT_EQ(job.repeat, 0u);

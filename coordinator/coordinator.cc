@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/overloaded.h"
+#include "base/zmq_nonblocking.h"
 
 namespace graphene {
 namespace {
@@ -289,9 +290,7 @@ Status Coordinator::Step(CoordinatorEvents& events) {
 void Coordinator::ReceiveAll(CoordinatorEvents& events) {
   for (int i = 0; i < kMaxMessagesPerStep; ++i) {
     std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-      return;
-    }
+    if (!TryReceiveMultipart(socket_, frames)) return;
     const std::string id = frames[0].to_string();
     if (frames.size() != 2) {
       kLog.Warn("dropping message from {}: {} frames, expected 1", PeerName(id), frames.size() - 1);
@@ -474,8 +473,8 @@ Coordinator::Delivery Coordinator::Send(const std::string& id, const Message& me
   try {
     // With ROUTER_MANDATORY a full or vanished peer fails on the routing-id
     // frame; once that is accepted, the body frame is too.
-    if (!socket_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
-        !socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+    if (!TrySend(socket_, zmq::buffer(id), zmq::send_flags::sndmore) ||
+        !SendRemainder(socket_, zmq::buffer(bytes))) {
       kLog.Warn("not sending {} to {}: its queue is full", MessageName(message), PeerName(id));
       return Delivery::kBusy;
     }

@@ -38,11 +38,7 @@ std::shared_ptr<CampaignPlan> PlanOf(const CampaignRecord& record,
   for (const TargetInfo& target : targets) plan->targets.push_back(target.spec);
   plan->inputs = std::move(inputs);
   plan->repeat = record.repeat;
-  plan->timeout_ms = record.timeout_ms;
-  plan->grace_ms = record.grace_ms;
-  plan->memory_limit_mb = record.memory_limit_mb;
-  plan->max_processes = record.max_processes;
-  plan->strict = record.strict;
+  plan->limits = record.limits;
   plan->root = record.root;
   plan->bundle = record.bundle;
   return plan;
@@ -53,7 +49,7 @@ std::optional<std::string> Invalid(const CampaignSpec& spec) {
   if (spec.targets.empty()) return "the campaign has no targets";
   if (spec.inputs.empty()) return "the campaign has no inputs";
   if (spec.repeat == 0) return "repeat must be at least 1";
-  if (spec.timeout_ms == 0) return "the timeout must be positive";
+  if (spec.limits.timeout_ms == 0) return "the timeout must be positive";
   for (const TargetInfo& target : spec.targets) {
     if (target.spec.empty()) return "a target has no name";
   }
@@ -186,11 +182,7 @@ Message CoordinatorService::OnSubmit(const Submit& submit) {
   record.submission = submit.submission;
   record.bundle = submit.bundle_hash;
   record.repeat = spec.repeat;
-  record.timeout_ms = spec.timeout_ms;
-  record.grace_ms = spec.grace_ms;
-  record.memory_limit_mb = spec.memory_limit_mb;
-  record.max_processes = spec.max_processes;
-  record.strict = spec.strict;
+  record.limits = spec.limits;
   record.total_jobs = uint64_t{spec.targets.size()} * spec.inputs.size() * spec.repeat;
   Result<uint64_t> id = store_->CreateCampaign(record, spec.targets, spec.inputs);
   if (!id.ok()) return Refuse("submit", id.status().message());

@@ -212,8 +212,8 @@ CampaignSpec Spec(size_t targets, size_t inputs, uint32_t repeat) {
     spec.inputs.push_back(i % 2 == 0 ? std::string(kFakeEscapeInput) : fmt::format("in{}", i));
   }
   spec.repeat = repeat;
-  spec.timeout_ms = 1000;
-  spec.grace_ms = 10;
+  spec.limits.timeout_ms = 1000;
+  spec.limits.grace_ms = 10;
   return spec;
 }
 

@@ -12,6 +12,17 @@
 
 namespace graphene {
 
+// How each execution of a campaign is bounded and judged. Every job of a
+// campaign carries the same limits.
+struct ExecutionLimits {
+  uint32_t timeout_ms = 5000;
+  uint32_t grace_ms = 100;
+  uint32_t memory_limit_mb = 4096;  // address-space limit of each process of the execution
+  uint32_t max_processes = 256;     // processes the execution may have alive at once
+  bool strict = false;              // transients count as escapes
+  MSGPACK_DEFINE_MAP(timeout_ms, grace_ms, memory_limit_mb, max_processes, strict);
+};
+
 struct Job {
   uint64_t campaign = 0;  // campaign id, unique per database
   uint64_t index = 0;     // position in the campaign's expansion; (campaign, index) is unique
@@ -19,17 +30,12 @@ struct Job {
   std::string root;       // folder the target is resolved from (the sandbox's cwd)
   std::string input;
   uint32_t repeat = 0;
-  uint32_t timeout_ms = 5000;
-  uint32_t grace_ms = 100;
-  uint32_t memory_limit_mb = 4096;  // address-space limit of each process of the execution
-  uint32_t max_processes = 256;     // processes the execution may have alive at once
-  bool strict = false;              // transients count as escapes
+  ExecutionLimits limits{};
   // Hex SHA-256 of the bundle holding the target's code (bundle/); the agent
   // unpacks it and runs the job there instead of in `root`. Empty: `root` is
   // on this machine already (embedded mode).
   std::string bundle{};
-  MSGPACK_DEFINE_MAP(campaign, index, target, root, input, repeat, timeout_ms, grace_ms,
-                     memory_limit_mb, max_processes, strict, bundle);
+  MSGPACK_DEFINE_MAP(campaign, index, target, root, input, repeat, limits, bundle);
 };
 
 // One thread, process or task that a target left running.

@@ -80,13 +80,9 @@ struct CampaignSpec {
   std::vector<TargetInfo> targets;
   std::vector<std::string> inputs;
   uint32_t repeat = 1;
-  uint32_t timeout_ms = 5000;
-  uint32_t grace_ms = 100;
-  uint32_t memory_limit_mb = 4096;
-  uint32_t max_processes = 256;
-  bool strict = false;
+  ExecutionLimits limits{};
   MSGPACK_DEFINE_MAP(command, seed, options_json, root, git_commit, targets, inputs, repeat,
-                     timeout_ms, grace_ms, memory_limit_mb, max_processes, strict);
+                     limits);
 };
 
 // Client -> coordinator: run `campaign` with the code in `bundle`. The

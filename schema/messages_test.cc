@@ -37,11 +37,11 @@ Job SampleJob() {
              .root = "/srv/tests",
              .input = std::string("nul\0byte \xff", 10),
              .repeat = 4,
-             .timeout_ms = 7000,
-             .grace_ms = 250,
-             .memory_limit_mb = 512,
-             .max_processes = 16,
-             .strict = true,
+             .limits = {.timeout_ms = 7000,
+                        .grace_ms = 250,
+                        .memory_limit_mb = 512,
+                        .max_processes = 16,
+                        .strict = true},
              .bundle = "0a1b"};
 }
 
@@ -92,8 +92,11 @@ void ExpectSameJob(const Job& a, const Job& b) {
   EXPECT_EQ(a.root, b.root);
   EXPECT_EQ(a.input, b.input);
   EXPECT_EQ(a.repeat, b.repeat);
-  EXPECT_EQ(a.timeout_ms, b.timeout_ms);
-  EXPECT_EQ(a.grace_ms, b.grace_ms);
+  EXPECT_EQ(a.limits.timeout_ms, b.limits.timeout_ms);
+  EXPECT_EQ(a.limits.grace_ms, b.limits.grace_ms);
+  EXPECT_EQ(a.limits.memory_limit_mb, b.limits.memory_limit_mb);
+  EXPECT_EQ(a.limits.max_processes, b.limits.max_processes);
+  EXPECT_EQ(a.limits.strict, b.limits.strict);
   EXPECT_EQ(a.bundle, b.bundle);
 }
 
@@ -189,8 +192,8 @@ TEST(MessagesTest, SubmitRoundTripsWithItsWholeSpec) {
   submit.campaign.targets.push_back(target);
   submit.campaign.inputs = {"", std::string("\0\xfe", 2)};
   submit.campaign.repeat = 7;
-  submit.campaign.timeout_ms = 1234;
-  submit.campaign.strict = true;
+  submit.campaign.limits.timeout_ms = 1234;
+  submit.campaign.limits.strict = true;
   submit.bundle_hash = "ff";
   submit.bundle = std::string(1 << 20, 'x');
   const Submit back = RoundTrip(submit);
@@ -201,8 +204,8 @@ TEST(MessagesTest, SubmitRoundTripsWithItsWholeSpec) {
   EXPECT_EQ(back.campaign.targets[0].expected, "SAFE");
   EXPECT_EQ(back.campaign.inputs, submit.campaign.inputs);
   EXPECT_EQ(back.campaign.repeat, 7u);
-  EXPECT_EQ(back.campaign.timeout_ms, 1234u);
-  EXPECT_TRUE(back.campaign.strict);
+  EXPECT_EQ(back.campaign.limits.timeout_ms, 1234u);
+  EXPECT_TRUE(back.campaign.limits.strict);
   EXPECT_EQ(back.bundle, submit.bundle);
 }
 

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "base/log.h"
+#include "base/zmq_nonblocking.h"
 
 namespace graphene {
 namespace {
@@ -53,9 +55,10 @@ HandshakeMonitor::~HandshakeMonitor() {
 std::optional<std::string> HandshakeMonitor::TakeFailure() {
   std::optional<std::string> failure;
   while (true) {
-    zmq::message_t event, address;
-    if (!events_.recv(event, zmq::recv_flags::dontwait)) return failure;
-    if (!event.more() || !events_.recv(address)) return failure;
+    std::vector<zmq::message_t> frames;
+    if (!TryReceiveMultipart(events_, frames)) return failure;
+    if (frames.size() != 2) continue;
+    const zmq::message_t& event = frames[0];
     if (event.size() < 6) continue;
     uint16_t id = 0;
     uint32_t value = 0;
@@ -68,6 +71,7 @@ std::optional<std::string> HandshakeMonitor::TakeFailure() {
 void HandshakeMonitor::LogInBackground(std::string_view component,
                                        std::chrono::seconds interval) {
   logger_ = std::thread([this, component, interval] {
+    LeaveStopSignalsToMainThread();
     const Logger log(component);
     std::optional<std::chrono::steady_clock::time_point> last;
     while (!stop_.load()) {

@@ -7,6 +7,7 @@
 #include <zmq_addon.hpp>
 
 #include "base/log.h"
+#include "base/zmq_nonblocking.h"
 #include "security/keys.h"
 
 namespace graphene {
@@ -56,7 +57,10 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::Start(
 ZapHandler::ZapHandler(zmq::socket_t socket, std::set<std::string> authorized)
     : socket_(std::move(socket)), authorized_(std::move(authorized)) {
   // The socket moves to the thread here; thread creation orders the handover.
-  thread_ = std::thread([this] { Serve(); });
+  thread_ = std::thread([this] {
+    LeaveStopSignalsToMainThread();
+    Serve();
+  });
 }
 
 ZapHandler::~ZapHandler() {

@@ -94,11 +94,11 @@ CampaignRecord ReadCampaign(const Statement& row) {
   campaign.submission = row.ColumnText(10);
   campaign.bundle = row.ColumnText(11);
   campaign.repeat = static_cast<uint32_t>(row.ColumnInt(12));
-  campaign.timeout_ms = static_cast<uint32_t>(row.ColumnInt(13));
-  campaign.grace_ms = static_cast<uint32_t>(row.ColumnInt(14));
-  campaign.memory_limit_mb = static_cast<uint32_t>(row.ColumnInt(15));
-  campaign.max_processes = static_cast<uint32_t>(row.ColumnInt(16));
-  campaign.strict = row.ColumnInt(17) != 0;
+  campaign.limits.timeout_ms = static_cast<uint32_t>(row.ColumnInt(13));
+  campaign.limits.grace_ms = static_cast<uint32_t>(row.ColumnInt(14));
+  campaign.limits.memory_limit_mb = static_cast<uint32_t>(row.ColumnInt(15));
+  campaign.limits.max_processes = static_cast<uint32_t>(row.ColumnInt(16));
+  campaign.limits.strict = row.ColumnInt(17) != 0;
   return campaign;
 }
 
@@ -267,11 +267,11 @@ Result<uint64_t> Store::InsertCampaign(const CampaignRecord& campaign) {
       .BindText(7, kCampaignRunning)
       .BindInt(8, static_cast<int64_t>(campaign.total_jobs))
       .BindInt(11, campaign.repeat)
-      .BindInt(12, campaign.timeout_ms)
-      .BindInt(13, campaign.grace_ms)
-      .BindInt(14, campaign.memory_limit_mb)
-      .BindInt(15, campaign.max_processes)
-      .BindInt(16, campaign.strict ? 1 : 0);
+      .BindInt(12, campaign.limits.timeout_ms)
+      .BindInt(13, campaign.limits.grace_ms)
+      .BindInt(14, campaign.limits.memory_limit_mb)
+      .BindInt(15, campaign.limits.max_processes)
+      .BindInt(16, campaign.limits.strict ? 1 : 0);
   BindOptionalText(*insert, 6, campaign.git_commit);
   BindOptionalText(*insert, 9, campaign.submission);
   BindOptionalText(*insert, 10, campaign.bundle);

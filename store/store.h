@@ -35,11 +35,7 @@ struct CampaignRecord {
   // The execution plan's parameters, as in Job (schema/execution.h); `repeat`
   // is the number of runs per input.
   uint32_t repeat = 1;
-  uint32_t timeout_ms = 5000;
-  uint32_t grace_ms = 100;
-  uint32_t memory_limit_mb = 4096;
-  uint32_t max_processes = 256;
-  bool strict = false;
+  ExecutionLimits limits{};
 };
 
 // Job indices [begin, end) of a campaign that have no stored result.

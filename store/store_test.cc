@@ -95,11 +95,11 @@ CampaignRecord PlannedCampaign(std::string submission) {
   campaign.total_jobs = 12;
   campaign.submission = std::move(submission);
   campaign.repeat = 3;
-  campaign.timeout_ms = 250;
-  campaign.grace_ms = 7;
-  campaign.memory_limit_mb = 512;
-  campaign.max_processes = 9;
-  campaign.strict = true;
+  campaign.limits.timeout_ms = 250;
+  campaign.limits.grace_ms = 7;
+  campaign.limits.memory_limit_mb = 512;
+  campaign.limits.max_processes = 9;
+  campaign.limits.strict = true;
   return campaign;
 }
 
@@ -109,11 +109,11 @@ void ExpectPlan(const CampaignRecord& out, const CampaignRecord& in) {
   EXPECT_EQ(out.submission, in.submission);
   EXPECT_EQ(out.bundle, in.bundle);
   EXPECT_EQ(out.repeat, in.repeat);
-  EXPECT_EQ(out.timeout_ms, in.timeout_ms);
-  EXPECT_EQ(out.grace_ms, in.grace_ms);
-  EXPECT_EQ(out.memory_limit_mb, in.memory_limit_mb);
-  EXPECT_EQ(out.max_processes, in.max_processes);
-  EXPECT_EQ(out.strict, in.strict);
+  EXPECT_EQ(out.limits.timeout_ms, in.limits.timeout_ms);
+  EXPECT_EQ(out.limits.grace_ms, in.limits.grace_ms);
+  EXPECT_EQ(out.limits.memory_limit_mb, in.limits.memory_limit_mb);
+  EXPECT_EQ(out.limits.max_processes, in.limits.max_processes);
+  EXPECT_EQ(out.limits.strict, in.limits.strict);
 }
 
 class StoreTest : public testing::Test {
