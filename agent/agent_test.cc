@@ -19,7 +19,7 @@
 #include "agent/fake_executor.h"
 #include "bundle/bundle.h"
 #include "bundle/bundle_cache.h"
-#include "bundle/test_util.h"
+#include "base/test_util.h"
 #include "schema/names.h"
 
 namespace graphene {

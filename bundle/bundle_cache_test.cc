@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "bundle/bundle.h"
-#include "bundle/test_util.h"
+#include "base/test_util.h"
 
 namespace graphene {
 namespace {

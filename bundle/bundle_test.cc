@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bundle/test_util.h"
+#include "base/test_util.h"
 
 namespace graphene {
 namespace {

@@ -22,7 +22,7 @@
 #include "agent/fake_executor.h"
 #include "bundle/bundle.h"
 #include "bundle/bundle_cache.h"
-#include "bundle/test_util.h"
+#include "base/test_util.h"
 #include "coordinator/campaign_plan.h"
 #include "schema/database.h"
 #include "schema/names.h"
@@ -40,15 +40,6 @@ std::string NewEndpoint() {
   return fmt::format("inproc://coordinator-service-test-{}", counter++);
 }
 
-// The value of `result`, or T{} after failing the test.
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().message();
-    return T{};
-  }
-  return std::move(result).value();
-}
 
 // A CoordinatorService serving on its own thread until Stop().
 class ServiceThread {

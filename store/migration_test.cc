@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "store/test_util.h"
+#include "base/test_util.h"
 
 namespace graphene {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "store/test_util.h"
+#include "base/test_util.h"
 
 namespace graphene {
 namespace {

@@ -19,7 +19,7 @@
 #include "schema/names.h"
 #include "store/migration.h"
 #include "store/sqlite.h"
-#include "store/test_util.h"
+#include "base/test_util.h"
 
 namespace graphene {
 namespace {

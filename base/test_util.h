@@ -1,4 +1,5 @@
-// Helpers for the bundle tests: a scratch folder per test and a way to fill it.
+// Helpers for unit tests: a scratch folder per test and a way to fill it, and
+// one-line checks of a Result.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,9 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <utility>
+
+#include "base/status.h"
 
 namespace graphene {
 
@@ -17,7 +21,7 @@ namespace graphene {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = testing::TempDir() + "graphene_bundle_XXXXXX";
+    std::string pattern = testing::TempDir() + "graphene_test_XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp " << pattern;
     path_ = pattern;
   }
@@ -43,5 +47,16 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The value of `result`, or T{} after failing the current test: keeps checks
+// on a call's result to one line without crashing when the call fails.
+template <typename T>
+T Value(Result<T> result) {
+  if (!result.ok()) {
+    ADD_FAILURE() << result.status().message();
+    return T{};
+  }
+  return std::move(result).value();
+}
 
 }  // namespace graphene
