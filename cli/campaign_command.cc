@@ -76,7 +76,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
 
   Result<CampaignSummary> summary = Summarize(**store, plan.campaign);
   if (!summary.ok()) throw CommandError{kExitInfrastructure, summary.status().message()};
-  return PrintSummary(*summary, o.format);
+  return PrintSummary(*summary, o.format, {.junit = o.junit, .sarif = o.sarif});
 }
 
 }  // namespace

@@ -33,6 +33,12 @@ void AddCampaignOptions(CLI::App& app, CampaignOptions& o) {
       ->envname("GRAPHENE_DB");
   app.add_option("--slots", o.slots, "Executions at once [default: 16 per core]")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--junit", o.junit,
+                 "Also write the report to FILE as JUnit XML (a test case per target)")
+      ->type_name("FILE");
+  app.add_option("--sarif", o.sarif,
+                 "Also write the escapes to FILE as SARIF 2.1.0, located where they started")
+      ->type_name("FILE");
   app.add_flag("--quiet,-q", o.quiet, "No progress display");
   app.add_option("--language", o.language, "Language of the targets")
       ->capture_default_str()

@@ -34,6 +34,8 @@ struct CampaignOptions {
   std::string coordinator;
   ClientSecurityOptions security;
   std::vector<std::string> bundle_paths;  // extra files or folders to ship with the targets
+  // Also write the report here as JUnit XML / SARIF 2.1.0 (nothing when empty).
+  std::string junit, sarif;
 };
 
 // Declares the options shared by `analyze` and `run-all` on `app`.

@@ -2,13 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/exit_codes.h"
+#include "cli/junit_report.h"
 #include "cli/report.h"
+#include "cli/sarif_report.h"
 #include "generator/input_generator.h"
 
 namespace graphene {
@@ -74,7 +79,34 @@ std::string OptionsJson(const CampaignOptions& o, size_t slots) {
   return options.dump();
 }
 
-int PrintSummary(const CampaignSummary& summary, const std::string& format) {
+namespace {
+
+// Writes `contents` to `path` (replacing it), or throws CommandError (exit 2).
+void WriteFile(const std::string& path, const std::string& contents, const char* what) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out << contents;
+  if (out) out.close();
+  if (!out) {
+    throw CommandError{kExitUsage, fmt::format("cannot write the {} report to '{}': {}", what, path,
+                                               std::strerror(errno))};
+  }
+}
+
+}  // namespace
+
+void WriteReportFiles(const CampaignSummary& summary, const ReportFiles& files) {
+  if (!files.junit.empty()) WriteFile(files.junit, RenderJunit(summary), "JUnit");
+  if (!files.sarif.empty()) {
+    WriteFile(files.sarif,
+              RenderSarif(summary, GRAPHENE_VERSION)
+                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                  "\n",
+              "SARIF");
+  }
+}
+
+int PrintSummary(const CampaignSummary& summary, const std::string& format,
+                 const ReportFiles& files) {
   if (format == "json") {
     std::cout << RenderJson(summary).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
@@ -82,6 +114,7 @@ int PrintSummary(const CampaignSummary& summary, const std::string& format) {
     std::cout << RenderText(summary);
   }
   std::cout.flush();
+  WriteReportFiles(summary, files);
   if (summary.errors > 0) return kExitInfrastructure;
   return summary.mismatches > 0 ? kExitMismatch : kExitOk;
 }

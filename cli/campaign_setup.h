@@ -32,7 +32,18 @@ ExecutionLimits LimitsOf(const CampaignOptions& options);
 std::vector<std::string> CampaignInputs(const CampaignOptions& options);
 // The options worth recording with the campaign, as a JSON object.
 std::string OptionsJson(const CampaignOptions& options, size_t slots);
-// Prints `summary` in `format` and returns the exit status it calls for.
-int PrintSummary(const CampaignSummary& summary, const std::string& format);
+// Files to write the report to besides stdout; empty names are skipped.
+struct ReportFiles {
+  std::string junit;  // JUnit XML
+  std::string sarif;  // SARIF 2.1.0
+};
+
+// Writes `summary` to the files `files` names. Throws CommandError (exit 2)
+// when one cannot be written.
+void WriteReportFiles(const CampaignSummary& summary, const ReportFiles& files);
+// Prints `summary` in `format`, writes the report files, and returns the exit
+// status it calls for.
+int PrintSummary(const CampaignSummary& summary, const std::string& format,
+                 const ReportFiles& files = {});
 
 }  // namespace graphene

@@ -11,8 +11,10 @@
 #include "base/log.h"
 #include "cli/agent_command.h"
 #include "cli/campaign_command.h"
+#include "cli/campaigns_command.h"
 #include "cli/coordinator_command.h"
 #include "cli/exit_codes.h"
+#include "cli/history_commands.h"
 #include "cli/keygen_command.h"
 #include "cli/local_cluster.h"
 #include "cli/remote_campaign.h"
@@ -23,7 +25,8 @@ namespace graphene {
 namespace {
 
 const std::vector<std::string> kSubcommands = {"analyze", "run-all", "coordinator", "agent",
-                                               "keygen",  "status",  "attach"};
+                                               "keygen",  "status",  "attach",  "campaigns",
+                                               "stats",   "flaky",   "history"};
 
 bool IsSubcommand(const std::string& word) {
   return std::find(kSubcommands.begin(), kSubcommands.end(), word) != kSubcommands.end();
@@ -91,6 +94,12 @@ int Main(int argc, char** argv) {
   CLI::App* status = AddStatusCommand(app, status_options);
   AttachOptions attach_options;
   CLI::App* attach = AddAttachCommand(app, attach_options);
+  CampaignsOptions campaigns_options;
+  CLI::App* campaigns = AddCampaignsCommand(app, campaigns_options);
+  HistoryOptions stats_options, flaky_options, history_options;
+  CLI::App* stats = AddStatsCommand(app, stats_options);
+  CLI::App* flaky = AddFlakyCommand(app, flaky_options);
+  CLI::App* history = AddHistoryCommand(app, history_options);
 
   std::vector<std::string> args = NormalizeArguments(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
@@ -116,6 +125,10 @@ int Main(int argc, char** argv) {
   SetMinLogLevel(LogLevel::kWarning);
   if (keygen->parsed()) return RunKeygenCommand(keygen_options);
   if (status->parsed()) return RunStatusCommand(status_options);
+  if (campaigns->parsed()) return RunCampaignsCommand(campaigns_options);
+  if (stats->parsed()) return RunStatsCommand(stats_options);
+  if (flaky->parsed()) return RunFlakyCommand(flaky_options);
+  if (history->parsed()) return RunHistoryCommand(history_options);
   InstallStopHandler(StopCampaign);
   if (attach->parsed()) return RunAttachCommand(attach_options);
   std::string command_line = JoinCommandLine(argc, argv);

@@ -131,7 +131,8 @@ CampaignState Follow(CoordinatorClient& client, uint64_t campaign, bool quiet) {
 
 // Copies the finished `campaign` into `store` and summarises it from there,
 // exactly as a local run is summarised.
-int Report(CoordinatorClient& client, uint64_t campaign, Store& store, const std::string& format) {
+int Report(CoordinatorClient& client, uint64_t campaign, Store& store, const std::string& format,
+           const ReportFiles& files = {}) {
   Result<Message> reply = client.Call(
       Watch{.campaign = campaign, .details = true},
       [&](const Message& m) { return Is(m, campaign); }, kAnswerTimeout, detach_requested);
@@ -191,7 +192,7 @@ int Report(CoordinatorClient& client, uint64_t campaign, Store& store, const std
                                    summary->executions, client.endpoint(), state.total)};
   }
   summary->campaign = campaign;  // the farm's number, which attach and status use
-  return PrintSummary(*summary, format);
+  return PrintSummary(*summary, format, files);
 }
 
 std::unique_ptr<Store> OpenResultsCopy(const std::string& db, const ScratchFolder& scratch) {
@@ -279,7 +280,7 @@ int RunRemoteCampaign(const CampaignOptions& o, bool run_all, const std::string&
                        fmt::format("campaign {} on {} ended {}", campaign, o.coordinator,
                                    state.status)};
   }
-  return Report(*client, campaign, *store, o.format);
+  return Report(*client, campaign, *store, o.format, {.junit = o.junit, .sarif = o.sarif});
 }
 
 CLI::App* AddAttachCommand(CLI::App& app, AttachOptions& o) {

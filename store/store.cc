@@ -594,6 +594,54 @@ Result<std::vector<JobRange>> Store::MissingJobs(uint64_t campaign, uint64_t tot
   }
 }
 
+Result<std::vector<InputHistory>> Store::InputHistories(const HistoryFilter& filter) {
+  const std::string doing = "reading the history of targets " + filter.target_glob;
+  Result<Statement> select = db_.Prepare(
+      "SELECT t.name, i.value, count(*), sum(e.escape_detected), count(DISTINCT e.campaign_id), "
+      "max(e.finished_at) FROM executions AS e "
+      "JOIN targets AS t ON t.id = e.target_id JOIN inputs AS i ON i.id = e.input_id "
+      "JOIN campaigns AS c ON c.id = e.campaign_id "
+      "WHERE t.name GLOB ?1 AND c.created_at >= ?2 AND (?3 = 0 OR e.campaign_id = ?3) "
+      "GROUP BY e.target_id, e.input_id ORDER BY t.name, e.input_id");
+  if (!select.ok()) return Fail(doing, select.status());
+  select->BindText(1, filter.target_glob)
+      .BindText(2, filter.since)
+      .BindInt(3, static_cast<int64_t>(filter.campaign));
+  std::vector<InputHistory> rows;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return Fail(doing, row.status());
+    if (!*row) return rows;
+    rows.push_back(InputHistory{.target = select->ColumnText(0),
+                                .input = select->ColumnBlob(1),
+                                .executions = static_cast<uint64_t>(select->ColumnInt(2)),
+                                .escapes = static_cast<uint64_t>(select->ColumnInt(3)),
+                                .campaigns = static_cast<uint64_t>(select->ColumnInt(4)),
+                                .last_run = select->ColumnText(5)});
+  }
+}
+
+Result<std::vector<CampaignRate>> Store::TargetHistory(std::string_view target) {
+  const std::string doing = fmt::format("reading the history of {}", target);
+  Result<Statement> select = db_.Prepare(
+      "SELECT e.campaign_id, c.created_at, count(*), sum(e.escape_detected) "
+      "FROM executions AS e JOIN campaigns AS c ON c.id = e.campaign_id "
+      "WHERE e.target_id = (SELECT id FROM targets WHERE name = ?1) "
+      "GROUP BY e.campaign_id ORDER BY c.created_at, e.campaign_id");
+  if (!select.ok()) return Fail(doing, select.status());
+  select->BindText(1, target);
+  std::vector<CampaignRate> rows;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return Fail(doing, row.status());
+    if (!*row) return rows;
+    rows.push_back(CampaignRate{.campaign = static_cast<uint64_t>(select->ColumnInt(0)),
+                                .created_at = select->ColumnText(1),
+                                .executions = static_cast<uint64_t>(select->ColumnInt(2)),
+                                .escapes = static_cast<uint64_t>(select->ColumnInt(3))});
+  }
+}
+
 Status Store::ForEachExecution(uint64_t campaign,
                                const std::function<void(const StoredExecution&)>& visit) {
   return VisitExecutions(campaign, 0, -1,

@@ -45,6 +45,31 @@ struct JobRange {
   bool operator==(const JobRange&) const = default;
 };
 
+// Which executions a history query looks at.
+struct HistoryFilter {
+  std::string target_glob = "*";  // targets whose name matches (SQLite GLOB)
+  std::string since;              // campaigns created at or after (ISO-8601 prefix); empty: all
+  uint64_t campaign = 0;          // only this campaign; 0: all
+};
+
+// Executions and escapes of one (target, input) over the filtered campaigns.
+struct InputHistory {
+  std::string target;
+  std::string input;
+  uint64_t executions = 0;
+  uint64_t escapes = 0;
+  uint64_t campaigns = 0;
+  std::string last_run;
+};
+
+// One campaign's executions of one target.
+struct CampaignRate {
+  uint64_t campaign = 0;
+  std::string created_at;
+  uint64_t executions = 0;
+  uint64_t escapes = 0;
+};
+
 // Owns one connection to the database. Not thread-safe: use one Store per
 // thread. Failed calls leave the database as it was.
 class Store {
@@ -113,6 +138,12 @@ class Store {
   // ascending ranges, so a resumed campaign runs exactly those. Its size
   // grows with the number of gaps, not of jobs.
   Result<std::vector<JobRange>> MissingJobs(uint64_t campaign, uint64_t total);
+  // Every (target, input) with executions matching `filter`, ordered by
+  // target then input id: what the history commands aggregate.
+  Result<std::vector<InputHistory>> InputHistories(const HistoryFilter& filter);
+  // `target`'s executions and escapes per campaign, oldest campaign first.
+  Result<std::vector<CampaignRate>> TargetHistory(std::string_view target);
+
   // Calls `visit` for each of `campaign`'s executions in job index order,
   // with its escapes and transients in the order they were recorded, reading
   // one row at a time. `visit` must not call back into this Store.

@@ -1,0 +1,67 @@
+#include "cli/campaigns_command.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/exit_codes.h"
+#include "cli/table_output.h"
+#include "store/store.h"
+
+namespace graphene {
+
+CLI::App* AddCampaignsCommand(CLI::App& app, CampaignsOptions& o) {
+  CLI::App* command =
+      app.add_subcommand("campaigns", "List the campaigns in a results database, newest first");
+  command->add_option("--db", o.db, "SQLite database of results")
+      ->capture_default_str()
+      ->envname("GRAPHENE_DB");
+  command->add_option("--format", o.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember(kTableFormats));
+  command->add_option("--limit", o.limit, "Most campaigns to list")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  return command;
+}
+
+int RunCampaignsCommand(const CampaignsOptions& o) {
+  // Reading must not create a database where there is none.
+  if (!std::filesystem::exists(o.db)) {
+    fmt::print(stderr, "graphene: no results database at {}\n", o.db);
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<Store>> store = Store::Open(o.db);
+  if (!store.ok()) {
+    fmt::print(stderr, "graphene: {}\n", store.status().message());
+    return kExitUsage;
+  }
+  Result<std::vector<CampaignRecord>> campaigns = (*store)->RecentCampaigns(o.limit);
+  if (!campaigns.ok()) {
+    fmt::print(stderr, "graphene: {}\n", campaigns.status().message());
+    return kExitInfrastructure;
+  }
+  Table table{.columns = {"campaign", "created_at", "finished_at", "status", "targets", "jobs",
+                          "executions", "escapes", "seed", "command"},
+              .rows = {}};
+  for (const CampaignRecord& c : *campaigns) {
+    Result<std::vector<TargetInfo>> targets = (*store)->CampaignTargets(c.id);
+    Result<uint64_t> executions = (*store)->CountResults(c.id);
+    Result<uint64_t> escapes = (*store)->CountEscapes(c.id);
+    for (const Status& status : {targets.status(), executions.status(), escapes.status()}) {
+      if (!status.ok()) {
+        fmt::print(stderr, "graphene: {}\n", status.message());
+        return kExitInfrastructure;
+      }
+    }
+    table.rows.push_back({c.id, c.created_at,
+                          c.finished_at.empty() ? nlohmann::json() : nlohmann::json(c.finished_at),
+                          c.status, targets->size(), c.total_jobs, *executions, *escapes,
+                          std::to_string(c.seed), c.command});
+  }
+  std::cout << RenderTable(table, o.format);
+  return kExitOk;
+}
+
+}  // namespace graphene
