@@ -7,13 +7,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "agent/agent.h"
 #include "agent/run_as.h"
 #include "agent/sandbox.h"
 #include "base/log.h"
 #include "bundle/bundle_cache.h"
+#include "cli/campaign_options.h"
 #include "cli/exit_codes.h"
 #include "cli/stop_signals.h"
 #include "security/handshake_monitor.h"
@@ -34,11 +34,6 @@ void StopAgent(int count) {
   stop_signals.store(count);
   if (Agent* agent = running_agent.load()) agent->RequestStop(/*now=*/count > 1);
 }
-
-struct CommandError {
-  int exit_code;
-  std::string message;
-};
 
 std::string DefaultCache() {
   if (::geteuid() == 0) return kRootCache;
@@ -98,7 +93,7 @@ int Run(const AgentCommandOptions& o) {
     kLog.Warn("cleaning the bundle cache: {}", pruned.message());
   }
 
-  const size_t slots = o.slots ? o.slots : 16 * std::max(1u, std::thread::hardware_concurrency());
+  const size_t slots = o.slots ? o.slots : DefaultSlots();
   Result<std::unique_ptr<Sandbox>> sandbox =
       Sandbox::Start(SandboxOptions{.slots = slots, .run_as = run_as});
   if (!sandbox.ok()) throw CommandError{kExitInfrastructure, sandbox.status().message()};

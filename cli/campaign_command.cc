@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <thread>
 
 #include "agent/sandbox.h"
 #include "cli/campaign_setup.h"
@@ -22,11 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kDefaultDatabase = ".graphene/results.db";
-
-size_t DefaultSlots() {
-  // Most of an execution is the grace period, spent asleep: oversubscribe.
-  return 16 * std::max(1u, std::thread::hardware_concurrency());
-}
 
 int Run(const CampaignOptions& o, bool run_all, const std::string& command_line) {
   const std::string root = fs::current_path().string();
@@ -60,17 +54,17 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
 
   StoreSink sink(**store);
   ProgressDisplay progress(!o.quiet);
-  Status ran = RunLocalCampaign(plan, **sandbox, sink,
-                                [&](const Progress& p) { progress.Update(p); });
+  Status ran =
+      RunLocalCampaign(plan, **sandbox, sink, [&](const Progress& p) { progress.Update(p); });
   progress.Finish();
   if (!ran.ok()) {
     bool interrupted = ran.message() == "interrupted";
     (void)(*store)->FinishCampaign(plan.campaign,
                                    interrupted ? kCampaignInterrupted : kCampaignFailed);
-    throw CommandError{interrupted ? 130 : kExitInfrastructure,
-                       fmt::format("campaign {} {}; its results so far are in {}", plan.campaign,
-                                   interrupted ? "interrupted" : "failed: " + ran.message(),
-                                   db_path)};
+    throw CommandError{
+        interrupted ? 130 : kExitInfrastructure,
+        fmt::format("campaign {} {}; its results so far are in {}", plan.campaign,
+                    interrupted ? "interrupted" : "failed: " + ran.message(), db_path)};
   }
   (void)(*store)->FinishCampaign(plan.campaign, kCampaignDone);
 

@@ -1,6 +1,11 @@
 #include "cli/campaign_options.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace graphene {
+
+size_t DefaultSlots() { return 16 * std::max(1u, std::thread::hardware_concurrency()); }
 
 void AddCampaignOptions(CLI::App& app, CampaignOptions& o) {
   app.add_option("--input", o.inputs, "Input string to call the target with (repeatable)");

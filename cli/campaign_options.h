@@ -38,6 +38,10 @@ struct CampaignOptions {
   std::string junit, sarif;
 };
 
+// Executions at once when --slots is not given: most of an execution is the
+// grace period, spent asleep, so the cores are oversubscribed.
+size_t DefaultSlots();
+
 // Declares the options shared by `analyze` and `run-all` on `app`.
 void AddCampaignOptions(CLI::App& app, CampaignOptions& options);
 

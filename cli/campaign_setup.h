@@ -8,16 +8,11 @@
 
 #include "agent/sandbox.h"
 #include "cli/campaign_options.h"
+#include "cli/exit_codes.h"
 #include "cli/summary.h"
 #include "schema/execution.h"
 
 namespace graphene {
-
-// Thrown by the campaign commands' steps, caught where they print it.
-struct CommandError {
-  int exit_code;
-  std::string message;
-};
 
 // Loading a module to describe or discover its targets may take this long.
 inline constexpr uint32_t kLoadTimeoutMs = 30000;

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <iostream>
 
 #include "cli/exit_codes.h"
+#include "cli/history_commands.h"
 #include "cli/table_output.h"
 #include "store/store.h"
 
@@ -27,17 +27,14 @@ CLI::App* AddCampaignsCommand(CLI::App& app, CampaignsOptions& o) {
 }
 
 int RunCampaignsCommand(const CampaignsOptions& o) {
-  // Reading must not create a database where there is none.
-  if (!std::filesystem::exists(o.db)) {
-    fmt::print(stderr, "graphene: no results database at {}\n", o.db);
-    return kExitUsage;
+  std::unique_ptr<Store> store;
+  try {
+    store = OpenExistingDatabase(o.db);
+  } catch (const CommandError& error) {
+    fmt::print(stderr, "graphene: {}\n", error.message);
+    return error.exit_code;
   }
-  Result<std::unique_ptr<Store>> store = Store::Open(o.db);
-  if (!store.ok()) {
-    fmt::print(stderr, "graphene: {}\n", store.status().message());
-    return kExitUsage;
-  }
-  Result<std::vector<CampaignRecord>> campaigns = (*store)->RecentCampaigns(o.limit);
+  Result<std::vector<CampaignRecord>> campaigns = store->RecentCampaigns(o.limit);
   if (!campaigns.ok()) {
     fmt::print(stderr, "graphene: {}\n", campaigns.status().message());
     return kExitInfrastructure;
@@ -46,9 +43,9 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
                           "executions", "escapes", "seed", "command"},
               .rows = {}};
   for (const CampaignRecord& c : *campaigns) {
-    Result<std::vector<TargetInfo>> targets = (*store)->CampaignTargets(c.id);
-    Result<uint64_t> executions = (*store)->CountResults(c.id);
-    Result<uint64_t> escapes = (*store)->CountEscapes(c.id);
+    Result<std::vector<TargetInfo>> targets = store->CampaignTargets(c.id);
+    Result<uint64_t> executions = store->CountResults(c.id);
+    Result<uint64_t> escapes = store->CountEscapes(c.id);
     for (const Status& status : {targets.status(), executions.status(), escapes.status()}) {
       if (!status.ok()) {
         fmt::print(stderr, "graphene: {}\n", status.message());

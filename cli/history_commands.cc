@@ -15,21 +15,6 @@
 namespace graphene {
 namespace {
 
-struct CommandError {
-  int exit_code;
-  std::string message;
-};
-
-std::unique_ptr<Store> OpenHistory(const std::string& db) {
-  // Reading must not create a database where there is none.
-  if (!std::filesystem::exists(db)) {
-    throw CommandError{kExitUsage, fmt::format("no results database at {}", db)};
-  }
-  Result<std::unique_ptr<Store>> store = Store::Open(db);
-  if (!store.ok()) throw CommandError{kExitUsage, store.status().message()};
-  return std::move(store).value();
-}
-
 // Inputs may hold anything; text and CSV show control bytes escaped.
 nlohmann::json InputCell(const std::string& input, const std::string& format) {
   if (format == "json") return input;
@@ -66,7 +51,8 @@ std::vector<TargetRows> ByTarget(std::vector<InputHistory> rows) {
 std::string Verdict(const TargetRows& target) {
   std::vector<history::InputTally> tallies;
   for (const InputHistory& input : target.inputs) {
-    tallies.push_back(history::InputTally{.executions = input.executions, .escapes = input.escapes});
+    tallies.push_back(
+        history::InputTally{.executions = input.executions, .escapes = input.escapes});
   }
   return history::ClassifyTarget(tallies);
 }
@@ -76,20 +62,19 @@ double Rate(uint64_t escapes, uint64_t executions) {
 }
 
 std::vector<TargetRows> Load(const HistoryOptions& o) {
-  std::unique_ptr<Store> store = OpenHistory(o.db);
-  HistoryFilter filter{.target_glob = o.target.empty() ? "*" : o.target,
-                       .since = o.since,
-                       .campaign = o.campaign};
+  std::unique_ptr<Store> store = OpenExistingDatabase(o.db);
+  HistoryFilter filter{
+      .target_glob = o.target.empty() ? "*" : o.target, .since = o.since, .campaign = o.campaign};
   Result<std::vector<InputHistory>> rows = store->InputHistories(filter);
   if (!rows.ok()) throw CommandError{kExitInfrastructure, rows.status().message()};
   return ByTarget(std::move(rows).value());
 }
 
 int Stats(const HistoryOptions& o) {
-  Table table{.columns = {"target", "verdict", "inputs", "escaping_inputs", "flaky_inputs",
-                          "executions", "escapes", "escape_rate", "wilson_low", "wilson_high",
-                          "last_run"},
-              .rows = {}};
+  Table table{
+      .columns = {"target", "verdict", "inputs", "escaping_inputs", "flaky_inputs", "executions",
+                  "escapes", "escape_rate", "wilson_low", "wilson_high", "last_run"},
+      .rows = {}};
   for (const TargetRows& target : Load(o)) {
     uint64_t executions = 0, escapes = 0, escaping = 0, flaky = 0;
     std::string last_run;
@@ -110,9 +95,9 @@ int Stats(const HistoryOptions& o) {
 }
 
 int Flaky(const HistoryOptions& o) {
-  Table table{.columns = {"target", "verdict", "input", "executions", "escapes", "escape_rate",
-                          "flaky"},
-              .rows = {}};
+  Table table{
+      .columns = {"target", "verdict", "input", "executions", "escapes", "escape_rate", "flaky"},
+      .rows = {}};
   for (const TargetRows& target : Load(o)) {
     const std::string verdict = Verdict(target);
     if (verdict != kVerdictFlaky && verdict != kVerdictInputDependent) continue;
@@ -129,7 +114,7 @@ int Flaky(const HistoryOptions& o) {
 }
 
 int History(const HistoryOptions& o) {
-  std::unique_ptr<Store> store = OpenHistory(o.db);
+  std::unique_ptr<Store> store = OpenExistingDatabase(o.db);
   Result<std::vector<CampaignRate>> rates = store->TargetHistory(o.target);
   if (!rates.ok()) throw CommandError{kExitInfrastructure, rates.status().message()};
   if (rates->empty()) {
@@ -137,8 +122,10 @@ int History(const HistoryOptions& o) {
   }
   std::vector<history::RatePoint> points;
   for (const CampaignRate& rate : *rates) {
-    points.push_back(history::RatePoint{.campaign = rate.campaign, .created_at = rate.created_at,
-                                        .executions = rate.executions, .escapes = rate.escapes});
+    points.push_back(history::RatePoint{.campaign = rate.campaign,
+                                        .created_at = rate.created_at,
+                                        .executions = rate.executions,
+                                        .escapes = rate.escapes});
   }
   std::map<size_t, history::Change> changes;
   for (const history::Change& change : history::DetectChanges(points, o.alpha)) {
@@ -189,6 +176,16 @@ void AddFilterOptions(CLI::App& command, HistoryOptions& o) {
 
 }  // namespace
 
+std::unique_ptr<Store> OpenExistingDatabase(const std::string& db) {
+  // Reading must not create a database where there is none.
+  if (!std::filesystem::exists(db)) {
+    throw CommandError{kExitUsage, fmt::format("no results database at {}", db)};
+  }
+  Result<std::unique_ptr<Store>> store = Store::Open(db);
+  if (!store.ok()) throw CommandError{kExitUsage, store.status().message()};
+  return std::move(store).value();
+}
+
 CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& o) {
   CLI::App* command = app.add_subcommand(
       "stats", "Escape rates per target across campaigns, with 95% Wilson intervals and verdicts");
@@ -199,8 +196,8 @@ CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& o) {
 }
 
 CLI::App* AddFlakyCommand(CLI::App& app, HistoryOptions& o) {
-  CLI::App* command = app.add_subcommand(
-      "flaky", "Flaky and input-dependent targets, with the inputs that escape");
+  CLI::App* command =
+      app.add_subcommand("flaky", "Flaky and input-dependent targets, with the inputs that escape");
   command->add_option("pattern", o.target, "Targets to include (glob)");
   AddFilterOptions(*command, o);
   AddCommonOptions(*command, o);

@@ -8,18 +8,25 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "store/store.h"
 
 namespace graphene {
 
 struct HistoryOptions {
   std::string db = ".graphene/results.db";
   std::string format = "text";
-  std::string target;          // stats: a glob pattern; history: one target
-  std::string since;           // only campaigns created at or after this (ISO-8601 prefix)
-  uint64_t campaign = 0;       // only this campaign
-  double alpha = 0.05;         // history: significance level of a change
+  std::string target;     // stats: a glob pattern; history: one target
+  std::string since;      // only campaigns created at or after this (ISO-8601 prefix)
+  uint64_t campaign = 0;  // only this campaign
+  double alpha = 0.05;    // history: significance level of a change
 };
+
+// Opens `db` for reading the history; throws CommandError (exit 2) if there
+// is no database there, rather than creating an empty one.
+std::unique_ptr<Store> OpenExistingDatabase(const std::string& db);
 
 CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& options);
 CLI::App* AddFlakyCommand(CLI::App& app, HistoryOptions& options);

@@ -5,15 +5,9 @@
 namespace graphene {
 
 std::string ClassifyVerdict(const std::map<std::string, InputTally>& inputs) {
-  bool any_escape = false, any_clean = false, mixed = false;
-  for (const auto& [input, tally] : inputs) {
-    any_escape |= tally.escapes > 0;
-    any_clean |= tally.escapes < tally.executions;
-    mixed |= tally.escapes > 0 && tally.escapes < tally.executions;
-  }
-  if (!any_escape) return std::string(kVerdictSafe);
-  if (!any_clean) return std::string(kVerdictEscape);
-  return std::string(mixed ? kVerdictFlaky : kVerdictInputDependent);
+  std::vector<InputTally> tallies;
+  for (const auto& [input, tally] : inputs) tallies.push_back(tally);
+  return history::ClassifyTarget(tallies);
 }
 
 std::optional<bool> MatchesExpectation(const std::string& expected, uint64_t escapes) {

@@ -10,15 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "history/statistics.h"
 #include "schema/execution.h"
 #include "store/store.h"
 
 namespace graphene {
 
-struct InputTally {
-  uint64_t executions = 0;
-  uint64_t escapes = 0;
-};
+using history::InputTally;
 
 struct TargetSummary {
   TargetInfo info;
