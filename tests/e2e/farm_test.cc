@@ -71,6 +71,8 @@ TEST_F(FarmTest, TwoAgentsGiveTheVerdictsOfTheEmbeddedMode) {
         1);
   }
   EXPECT_THAT(client->Err(), HasSubstr("campaign 1 submitted to " + endpoint()));
+  // Not on a terminal, progress comes as plain lines, the last one complete.
+  EXPECT_THAT(client->Err(), HasSubstr("campaign 1: 180/180 executions"));
 
   const nlohmann::json local =
       RunJson({"run-all", "--test-dir", kFarmTestDir, "--generate", "20", "--repeat", "3"});
