@@ -7,6 +7,7 @@
 #include "agent/sandbox.h"
 #include "cli/campaign_setup.h"
 #include "cli/exit_codes.h"
+#include "cli/git_commit.h"
 #include "cli/local_cluster.h"
 #include "cli/progress.h"
 #include "cli/remote_campaign.h"
@@ -45,6 +46,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   record.seed = o.seed;
   record.options_json = OptionsJson(o, slots);
   record.root = root;
+  record.git_commit = GitCommitOf(targets, root);
   record.total_jobs = plan.TotalJobs();
   record.repeat = plan.repeat;
   record.limits = plan.limits;
@@ -53,7 +55,7 @@ int Run(const CampaignOptions& o, bool run_all, const std::string& command_line)
   plan.campaign = *campaign;
 
   StoreSink sink(**store);
-  ProgressDisplay progress(!o.quiet);
+  ProgressDisplay progress(!o.quiet, fmt::format("campaign {}: ", plan.campaign));
   Status ran =
       RunLocalCampaign(plan, **sandbox, sink, [&](const Progress& p) { progress.Update(p); });
   progress.Finish();

@@ -40,7 +40,7 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
     return kExitInfrastructure;
   }
   Table table{.columns = {"campaign", "created_at", "finished_at", "status", "targets", "jobs",
-                          "executions", "escapes", "seed", "command"},
+                          "executions", "escapes", "seed", "git_commit", "command"},
               .rows = {}};
   for (const CampaignRecord& c : *campaigns) {
     Result<std::vector<TargetInfo>> targets = store->CampaignTargets(c.id);
@@ -55,7 +55,9 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
     table.rows.push_back({c.id, c.created_at,
                           c.finished_at.empty() ? nlohmann::json() : nlohmann::json(c.finished_at),
                           c.status, targets->size(), c.total_jobs, *executions, *escapes,
-                          std::to_string(c.seed), c.command});
+                          std::to_string(c.seed),
+                          c.git_commit.empty() ? nlohmann::json() : nlohmann::json(c.git_commit),
+                          c.command});
   }
   std::cout << RenderTable(table, o.format);
   return kExitOk;

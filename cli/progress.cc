@@ -13,11 +13,10 @@ constexpr milliseconds kLineInterval{5000};
 
 }  // namespace
 
-ProgressDisplay::ProgressDisplay(bool enabled, bool lines_otherwise, std::string label)
-    : style_(!enabled                    ? Style::kOff
-             : ::isatty(STDERR_FILENO)   ? Style::kBar
-             : lines_otherwise           ? Style::kLines
-                                         : Style::kOff),
+ProgressDisplay::ProgressDisplay(bool enabled, std::string label)
+    : style_(!enabled                  ? Style::kOff
+             : ::isatty(STDERR_FILENO) ? Style::kBar
+                                       : Style::kLines),
       label_(std::move(label)),
       start_(std::chrono::steady_clock::now()) {}
 

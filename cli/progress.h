@@ -1,7 +1,7 @@
 // Progress of a running campaign on stderr: done/total, escapes so far,
 // executions per second and time left. On a terminal, one line redrawn in
-// place with a bar; otherwise, when asked for, a plain line every few
-// seconds (for logs and CI); with --quiet, nothing.
+// place with a bar; otherwise a plain line at the start, every few seconds
+// and at the end (for logs and CI); with --quiet, nothing.
 #pragma once
 
 #include <chrono>
@@ -13,9 +13,8 @@ namespace graphene {
 
 class ProgressDisplay {
  public:
-  // `enabled` false: silent. `lines_otherwise`: plain lines when stderr is
-  // not a terminal (else silent there). `label` starts each plain line.
-  explicit ProgressDisplay(bool enabled, bool lines_otherwise = false, std::string label = "");
+  // `enabled` false: silent. `label` starts each plain line.
+  explicit ProgressDisplay(bool enabled, std::string label = "");
   // Redraws at most a few times a second, or writes a line every few seconds.
   void Update(const Progress& progress);
   // Clears the bar.

@@ -13,6 +13,7 @@
 #include "cli/campaign_setup.h"
 #include "cli/coordinator_client.h"
 #include "cli/exit_codes.h"
+#include "cli/git_commit.h"
 #include "cli/progress.h"
 #include "cli/summary.h"
 #include "schema/database.h"
@@ -97,7 +98,7 @@ class ScratchFolder {
 
 // Follows `campaign` until it ends, showing progress. Returns its last state.
 CampaignState Follow(CoordinatorClient& client, uint64_t campaign, bool quiet) {
-  ProgressDisplay progress(!quiet, /*lines_otherwise=*/true, fmt::format("campaign {}: ", campaign));
+  ProgressDisplay progress(!quiet, fmt::format("campaign {}: ", campaign));
   while (true) {
     Result<Message> reply = client.Call(
         Watch{.campaign = campaign}, [&](const Message& m) { return Is(m, campaign); },
@@ -241,6 +242,7 @@ int RunRemoteCampaign(const CampaignOptions& o, bool run_all, const std::string&
   spec.seed = o.seed;
   spec.options_json = OptionsJson(o, 0);
   spec.root = root;
+  spec.git_commit = GitCommitOf(targets, root);
   spec.targets = std::move(targets);
   spec.inputs = CampaignInputs(o);
   spec.repeat = o.repeat;

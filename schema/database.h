@@ -12,12 +12,17 @@ namespace graphene {
 // previous version (store/migrate_*.sql).
 // Version 2 added what a standalone coordinator needs to resume campaigns and
 // serve their results: submissions, bundles, plan parameters and inputs.
-inline constexpr int kSchemaVersion = 2;
+// Version 3 added count tables kept by triggers, so that the history queries
+// stay fast on tens of millions of executions.
+inline constexpr int kSchemaVersion = 3;
 
 // The text of schema/database.sql: creates the whole schema at
 // kSchemaVersion on an empty database. Defined in the store library
 // (graphene_store), which embeds the file.
 std::string_view DatabaseSql();
+// The text of schema/database_derived.sql: the views and triggers, created
+// again over the tables whenever the schema version changes.
+std::string_view DatabaseDerivedSql();
 
 // A campaign's lifecycle (campaigns.status).
 inline constexpr std::string_view kCampaignRunning = "running";

@@ -5,6 +5,10 @@
 -- here by the store's migration steps instead, so a change to this file comes
 -- with a version bump and a migration.
 --
+-- The views, and the triggers that keep the count tables below up to date,
+-- are in database_derived.sql: they are dropped and created again whenever
+-- the schema version changes, so migrations never repeat them.
+--
 -- Connection settings (WAL, foreign keys, busy timeout, synchronous=NORMAL)
 -- are per connection and set by the store, not here.
 --
@@ -45,6 +49,7 @@ CREATE TABLE campaigns (
   strict INTEGER NOT NULL DEFAULT 0 CHECK (strict IN (0, 1))
 );
 CREATE INDEX campaigns_by_status ON campaigns (status);
+CREATE INDEX campaigns_by_created_at ON campaigns (created_at);
 CREATE UNIQUE INDEX campaigns_by_submission ON campaigns (submission)
   WHERE submission IS NOT NULL;
 
@@ -116,7 +121,6 @@ CREATE TABLE executions (
   UNIQUE (campaign_id, job_index)
 );
 CREATE INDEX executions_by_target_input ON executions (target_id, input_id);
-CREATE INDEX executions_by_input ON executions (input_id);
 
 -- What an execution left running. transient = 0: still alive after the grace
 -- period (an escape); transient = 1: alive when the function returned but
@@ -137,97 +141,47 @@ CREATE TABLE escapes (
 );
 CREATE INDEX escapes_by_execution ON escapes (execution_id);
 
--- The statistics views. An execution counts as escaping when
--- escape_detected = 1; transients do not count. escape_rate is
--- escapes / executions, and [wilson_low, wilson_high] its 95% Wilson score
--- interval (z = 1.959963984540054, z^2 = 3.841458820694124):
---   (p + z^2/2n -/+ z * sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n).
--- sqrt() is built into the sqlite3 shell since 3.35; the store registers its
--- own for builds of the library without math functions.
+-- Since version 3: running counts of executions and escapes at three grains,
+-- kept by the triggers in database_derived.sql as executions are inserted,
+-- changed or deleted. The history commands and the views read these instead
+-- of aggregating `executions`, so that they answer in milliseconds on tens of
+-- millions of executions. An execution counts as an escape when
+-- escape_detected = 1; last_run is when the latest counted result was stored
+-- (deleting executions does not move it back).
 
--- Per (target, input) across all campaigns. flaky = 1 when the input's
--- executions disagree (some escaped and some did not). last_run is when its
--- latest result was stored.
-CREATE VIEW input_stats AS
-SELECT target_id, target, input_id, input, executions, escapes, escape_rate,
-  max(0.0, (escape_rate + 1.920729410347062 / executions
-            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_low,
-  min(1.0, (escape_rate + 1.920729410347062 / executions
-            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_high,
-  escapes > 0 AND escapes < executions AS flaky,
-  last_run
-FROM (
-  SELECT e.target_id, t.name AS target, e.input_id, i.value AS input,
-    count(*) AS executions, sum(e.escape_detected) AS escapes,
-    avg(e.escape_detected) AS escape_rate, max(e.finished_at) AS last_run
-  FROM executions AS e
-  JOIN targets AS t ON t.id = e.target_id
-  JOIN inputs AS i ON i.id = e.input_id
-  GROUP BY e.target_id, e.input_id
-);
+-- Per (target, input, campaign).
+CREATE TABLE campaign_input_counts (
+  target_id INTEGER NOT NULL REFERENCES targets (id),
+  input_id INTEGER NOT NULL REFERENCES inputs (id),
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  executions INTEGER NOT NULL,
+  escapes INTEGER NOT NULL,
+  last_run TEXT NOT NULL,
+  PRIMARY KEY (target_id, input_id, campaign_id)
+) WITHOUT ROWID;
+CREATE INDEX campaign_input_counts_by_campaign ON campaign_input_counts (campaign_id, target_id);
 
--- Per target across all campaigns. inputs counts its distinct inputs,
--- escaping_inputs those with at least one escape and flaky_inputs those whose
--- executions disagree. The target is input-dependent when
--- 0 < escaping_inputs < inputs.
-CREATE VIEW target_stats AS
-SELECT target_id, target, campaigns, inputs, escaping_inputs, flaky_inputs,
-  executions, escapes, escape_rate,
-  max(0.0, (escape_rate + 1.920729410347062 / executions
-            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_low,
-  min(1.0, (escape_rate + 1.920729410347062 / executions
-            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_high,
-  last_run
-FROM (
-  SELECT s.target_id, s.target,
-    (SELECT count(DISTINCT e.campaign_id) FROM executions AS e
-     WHERE e.target_id = s.target_id) AS campaigns,
-    count(*) AS inputs, sum(s.escapes > 0) AS escaping_inputs,
-    sum(s.flaky) AS flaky_inputs, sum(s.executions) AS executions,
-    sum(s.escapes) AS escapes, CAST(sum(s.escapes) AS REAL) / sum(s.executions) AS escape_rate,
-    max(s.last_run) AS last_run
-  FROM input_stats AS s
-  GROUP BY s.target_id
-);
+-- Per (target, input) over all campaigns; `campaigns` counts those it ran in.
+CREATE TABLE input_counts (
+  target_id INTEGER NOT NULL REFERENCES targets (id),
+  input_id INTEGER NOT NULL REFERENCES inputs (id),
+  campaigns INTEGER NOT NULL,
+  executions INTEGER NOT NULL,
+  escapes INTEGER NOT NULL,
+  last_run TEXT NOT NULL,
+  PRIMARY KEY (target_id, input_id)
+) WITHOUT ROWID;
 
--- Per (campaign, target): one row for each target a campaign has executions
--- of, with the campaign's start time so that a target's rate can be followed
--- over time, and what the target's docstring expected in that campaign
--- (NULL without an expectation).
-CREATE VIEW campaign_target_stats AS
-SELECT campaign_id, created_at, target_id, target, expected, inputs, escaping_inputs,
-  executions, escapes, escape_rate,
-  max(0.0, (escape_rate + 1.920729410347062 / executions
-            - 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_low,
-  min(1.0, (escape_rate + 1.920729410347062 / executions
-            + 1.959963984540054 * sqrt(escape_rate * (1 - escape_rate) / executions
-                                       + 0.960364705173531 / (executions * executions)))
-           / (1 + 3.841458820694124 / executions)) AS wilson_high
-FROM (
-  SELECT g.campaign_id, c.created_at, g.target_id, t.name AS target,
-    (SELECT ct.expected FROM campaign_targets AS ct
-     WHERE ct.campaign_id = g.campaign_id AND ct.target_id = g.target_id
-     ORDER BY ct.position LIMIT 1) AS expected,
-    count(*) AS inputs, sum(g.escapes > 0) AS escaping_inputs,
-    sum(g.executions) AS executions, sum(g.escapes) AS escapes,
-    CAST(sum(g.escapes) AS REAL) / sum(g.executions) AS escape_rate
-  FROM (
-    SELECT campaign_id, target_id, input_id,
-      count(*) AS executions, sum(escape_detected) AS escapes
-    FROM executions
-    GROUP BY campaign_id, target_id, input_id
-  ) AS g
-  JOIN campaigns AS c ON c.id = g.campaign_id
-  JOIN targets AS t ON t.id = g.target_id
-  GROUP BY g.campaign_id, g.target_id
-);
+-- Per (target, campaign): `inputs` counts its distinct inputs and
+-- `escaping_inputs` those that escaped at least once.
+CREATE TABLE campaign_target_counts (
+  target_id INTEGER NOT NULL REFERENCES targets (id),
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  inputs INTEGER NOT NULL,
+  escaping_inputs INTEGER NOT NULL,
+  executions INTEGER NOT NULL,
+  escapes INTEGER NOT NULL,
+  last_run TEXT NOT NULL,
+  PRIMARY KEY (target_id, campaign_id)
+) WITHOUT ROWID;
+CREATE INDEX campaign_target_counts_by_campaign ON campaign_target_counts (campaign_id);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace graphene {
 namespace {
@@ -42,10 +43,36 @@ Status ApplyStep(Database& db, int64_t current, int version, std::string_view cr
   return Status::Error(fmt::format("no migration from schema version {}", current));
 }
 
+// Drops every view and trigger of `db` and runs `derived_sql` to create them
+// as the current version has them.
+Status RecreateDerived(Database& db, std::string_view derived_sql) {
+  std::vector<std::string> drops;
+  {
+    // %w quotes an identifier.
+    Result<Statement> select = db.Prepare(
+        "SELECT printf('DROP %s \"%w\"', type, name) FROM sqlite_master "
+        "WHERE type IN ('view', 'trigger')");
+    if (!select.ok()) return select.status();
+    while (true) {
+      Result<bool> row = select->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      drops.push_back(select->ColumnText(0));
+    }
+  }
+  for (const std::string& drop : drops) {
+    if (Status s = db.Exec(drop); !s.ok()) return s;
+  }
+  if (Status s = db.Exec(std::string(derived_sql)); !s.ok()) {
+    return Status::Error("creating the views and triggers: " + s.message());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ApplySchema(Database& db, int version, std::string_view create_sql,
-                   std::span<const Migration> migrations) {
+                   std::span<const Migration> migrations, std::string_view derived_sql) {
   while (true) {
     // Read without the write lock first: opening a current database, by far
     // the common case, then never waits for a busy writer.
@@ -61,6 +88,11 @@ Status ApplySchema(Database& db, int version, std::string_view create_sql,
     if (!current.ok()) return current.status();
     if (*current < version) {
       if (Status s = ApplyStep(db, *current, version, create_sql, migrations); !s.ok()) return s;
+      Result<int64_t> reached = UserVersion(db);
+      if (!reached.ok()) return reached.status();
+      if (*reached == version && !derived_sql.empty()) {
+        if (Status s = RecreateDerived(db, derived_sql); !s.ok()) return s;
+      }
     }
     if (Status s = transaction->Commit(); !s.ok()) return s;
   }

@@ -25,7 +25,13 @@ struct Migration {
 // schema version 7 is newer than this graphene (1); upgrade graphene") and a
 // non-empty one without a version. Safe against another process opening the
 // same database at the same time.
+//
+// `derived_sql` creates the objects computed from the tables (views, and the
+// triggers that keep summary tables up to date). Whenever the version changes,
+// every existing view and trigger is dropped and `derived_sql` run again, in
+// the transaction that reaches `version`: migrations then change tables only,
+// and the views and triggers are written once, not once per migration.
 Status ApplySchema(Database& db, int version, std::string_view create_sql,
-                   std::span<const Migration> migrations);
+                   std::span<const Migration> migrations, std::string_view derived_sql = {});
 
 }  // namespace graphene

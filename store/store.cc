@@ -18,10 +18,11 @@ namespace graphene {
 namespace {
 
 #include "kMigrate1To2Sql.inc"
+#include "kMigrate2To3Sql.inc"
 
 // Steps from each older schema version to the next. A step's SQL is a file
 // beside this one (migrate_<from>_to_<to>.sql), embedded like database.sql.
-constexpr std::array<Migration, 1> kMigrations{{{1, kMigrate1To2Sql}}};
+constexpr std::array<Migration, 2> kMigrations{{{1, kMigrate1To2Sql}, {2, kMigrate2To3Sql}}};
 
 // How long a statement waits for another connection's write lock.
 constexpr int kBusyTimeoutMs = 5000;
@@ -174,7 +175,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   Result<Database> db = Database::Open(path);
   if (!db.ok()) return fail(db.status());
   if (Status s = Configure(*db); !s.ok()) return fail(s);
-  if (Status s = ApplySchema(*db, kSchemaVersion, DatabaseSql(), kMigrations); !s.ok()) {
+  if (Status s = ApplySchema(*db, kSchemaVersion, DatabaseSql(), kMigrations, DatabaseDerivedSql()); !s.ok()) {
     return fail(s);
   }
   std::unique_ptr<Store> store(new Store(path, std::move(*db)));
@@ -556,7 +557,8 @@ Result<std::optional<std::string>> Store::GetBundle(std::string_view hash) {
 
 Result<uint64_t> Store::CountResults(uint64_t campaign) {
   const std::string doing = fmt::format("counting the results of campaign {}", campaign);
-  Result<Statement> select = db_.Prepare("SELECT count(*) FROM executions WHERE campaign_id = ?1");
+  Result<Statement> select = db_.Prepare(
+      "SELECT coalesce(sum(executions), 0) FROM campaign_target_counts WHERE campaign_id = ?1");
   if (!select.ok()) return Fail(doing, select.status());
   select->BindInt(1, static_cast<int64_t>(campaign));
   Result<bool> row = select->Step();
@@ -567,7 +569,7 @@ Result<uint64_t> Store::CountResults(uint64_t campaign) {
 Result<uint64_t> Store::CountEscapes(uint64_t campaign) {
   const std::string doing = fmt::format("counting the escapes of campaign {}", campaign);
   Result<Statement> select = db_.Prepare(
-      "SELECT count(*) FROM executions WHERE campaign_id = ?1 AND escape_detected = 1");
+      "SELECT coalesce(sum(escapes), 0) FROM campaign_target_counts WHERE campaign_id = ?1");
   if (!select.ok()) return Fail(doing, select.status());
   select->BindInt(1, static_cast<int64_t>(campaign));
   Result<bool> row = select->Step();
@@ -594,19 +596,63 @@ Result<std::vector<JobRange>> Store::MissingJobs(uint64_t campaign, uint64_t tot
   }
 }
 
+Result<Store::CampaignSelection> Store::CampaignsSince(std::string_view since) {
+  Result<Statement> select = db_.Prepare(
+      "SELECT (SELECT count(*) FROM campaigns WHERE created_at < ?1), "
+      "min(id), count(*) FROM campaigns WHERE created_at >= ?1");
+  if (!select.ok()) return select.status();
+  select->BindText(1, since);
+  Result<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  const int64_t before = select->ColumnInt(0), first = select->ColumnInt(1),
+                since_count = select->ColumnInt(2);
+  if (before == 0) return CampaignSelection{};  // all of them
+  Result<Statement> suffix = db_.Prepare("SELECT count(*) FROM campaigns WHERE id >= ?1");
+  if (!suffix.ok()) return suffix.status();
+  suffix->BindInt(1, first);
+  if (Status s = suffix->Step().status(); !s.ok()) return s;
+  // The unary + keeps SQLite from reading the counts through their campaign
+  // index, which is far slower than one pass in key order when the
+  // campaigns are many.
+  if (suffix->ColumnInt(0) == since_count) return CampaignSelection{"+c.campaign_id >= ?3", first};
+  return CampaignSelection{
+      "+c.campaign_id IN (SELECT id FROM campaigns WHERE created_at >= ?2 AND id >= ?3)", first};
+}
+
 Result<std::vector<InputHistory>> Store::InputHistories(const HistoryFilter& filter) {
   const std::string doing = "reading the history of targets " + filter.target_glob;
+  // Which campaigns' counts to add up; none: all campaigns, whose sums
+  // input_counts holds already.
+  CampaignSelection selection;
+  if (filter.campaign != 0) {
+    selection = {"c.campaign_id = ?3 AND (SELECT created_at FROM campaigns WHERE id = ?3) >= ?2",
+                 static_cast<int64_t>(filter.campaign)};
+  } else if (!filter.since.empty()) {
+    Result<CampaignSelection> since = CampaignsSince(filter.since);
+    if (!since.ok()) return Fail(doing, since.status());
+    selection = *since;
+  }
+  const std::string& campaigns = selection.condition;
+  const std::string counts =
+      campaigns.empty()
+          ? "SELECT target_id, input_id, executions, escapes, campaigns FROM input_counts AS c "
+            "WHERE target_id IN (SELECT id FROM targets WHERE name GLOB ?1)"
+          : "SELECT target_id, input_id, sum(executions) AS executions, sum(escapes) AS escapes, "
+            "count(*) AS campaigns FROM campaign_input_counts AS c "
+            "WHERE target_id IN (SELECT id FROM targets WHERE name GLOB ?1) AND " +
+                campaigns + " GROUP BY target_id, input_id";
   Result<Statement> select = db_.Prepare(
-      "SELECT t.name, i.value, count(*), sum(e.escape_detected), count(DISTINCT e.campaign_id), "
-      "max(e.finished_at) FROM executions AS e "
-      "JOIN targets AS t ON t.id = e.target_id JOIN inputs AS i ON i.id = e.input_id "
-      "JOIN campaigns AS c ON c.id = e.campaign_id "
-      "WHERE t.name GLOB ?1 AND c.created_at >= ?2 AND (?3 = 0 OR e.campaign_id = ?3) "
-      "GROUP BY e.target_id, e.input_id ORDER BY t.name, e.input_id");
+      "SELECT t.name, i.value, g.executions, g.escapes, g.campaigns, a.last_run FROM (" + counts +
+      ") AS g JOIN targets AS t ON t.id = g.target_id JOIN inputs AS i ON i.id = g.input_id "
+      "JOIN input_counts AS a ON a.target_id = g.target_id AND a.input_id = g.input_id "
+      "ORDER BY t.name, g.input_id");
   if (!select.ok()) return Fail(doing, select.status());
-  select->BindText(1, filter.target_glob)
-      .BindText(2, filter.since)
-      .BindInt(3, static_cast<int64_t>(filter.campaign));
+  select->BindText(1, filter.target_glob);
+  if (!campaigns.empty()) {
+    // SQLite refuses to bind a parameter the statement does not use.
+    if (campaigns.find("?2") != std::string::npos) select->BindText(2, filter.since);
+    select->BindInt(3, selection.id);
+  }
   std::vector<InputHistory> rows;
   while (true) {
     Result<bool> row = select->Step();
@@ -624,10 +670,10 @@ Result<std::vector<InputHistory>> Store::InputHistories(const HistoryFilter& fil
 Result<std::vector<CampaignRate>> Store::TargetHistory(std::string_view target) {
   const std::string doing = fmt::format("reading the history of {}", target);
   Result<Statement> select = db_.Prepare(
-      "SELECT e.campaign_id, c.created_at, count(*), sum(e.escape_detected) "
-      "FROM executions AS e JOIN campaigns AS c ON c.id = e.campaign_id "
-      "WHERE e.target_id = (SELECT id FROM targets WHERE name = ?1) "
-      "GROUP BY e.campaign_id ORDER BY c.created_at, e.campaign_id");
+      "SELECT k.campaign_id, c.created_at, k.executions, k.escapes "
+      "FROM campaign_target_counts AS k JOIN campaigns AS c ON c.id = k.campaign_id "
+      "WHERE k.target_id = (SELECT id FROM targets WHERE name = ?1) "
+      "ORDER BY c.created_at, k.campaign_id");
   if (!select.ok()) return Fail(doing, select.status());
   select->BindText(1, target);
   std::vector<CampaignRate> rows;

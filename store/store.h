@@ -48,7 +48,7 @@ struct JobRange {
 // Which executions a history query looks at.
 struct HistoryFilter {
   std::string target_glob = "*";  // targets whose name matches (SQLite GLOB)
-  std::string since;              // campaigns created at or after (ISO-8601 prefix); empty: all
+  std::string since{};            // campaigns created at or after (ISO-8601 prefix); empty: all
   uint64_t campaign = 0;          // only this campaign; 0: all
 };
 
@@ -58,7 +58,9 @@ struct InputHistory {
   std::string input;
   uint64_t executions = 0;
   uint64_t escapes = 0;
-  uint64_t campaigns = 0;
+  uint64_t campaigns = 0;  // of the filtered ones, those it ran in
+  // When it last ran, in any campaign: filters choose what is counted, not
+  // what "last" means.
   std::string last_run;
 };
 
@@ -139,7 +141,9 @@ class Store {
   // grows with the number of gaps, not of jobs.
   Result<std::vector<JobRange>> MissingJobs(uint64_t campaign, uint64_t total);
   // Every (target, input) with executions matching `filter`, ordered by
-  // target then input id: what the history commands aggregate.
+  // target then input id: what the history commands aggregate. Reads the
+  // count tables, so it takes milliseconds over all campaigns or one, and
+  // one pass over the per-campaign counts with --since.
   Result<std::vector<InputHistory>> InputHistories(const HistoryFilter& filter);
   // `target`'s executions and escapes per campaign, oldest campaign first.
   Result<std::vector<CampaignRate>> TargetHistory(std::string_view target);
@@ -173,6 +177,16 @@ class Store {
   Status VisitExecutions(uint64_t campaign, uint64_t first_index, int64_t limit,
                          std::string_view doing,
                          const std::function<void(const StoredExecution&)>& visit);
+  // Some campaigns, as a condition on campaign_input_counts AS c that may
+  // use ?2 (a time) and ?3 (`id`); an empty condition stands for all.
+  struct CampaignSelection {
+    std::string condition;
+    int64_t id = 0;
+  };
+  // The campaigns created at or after `since`. Campaign ids grow with
+  // creation times, so these are nearly always the ids from one on, a range
+  // read in one pass.
+  Result<CampaignSelection> CampaignsSince(std::string_view since);
   Result<int64_t> TargetId(std::string_view name);
   Result<int64_t> InputId(std::string_view value);
   Result<bool> StoreResult(const Job& job, const ExecutionResult& result, const std::string& now);

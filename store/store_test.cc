@@ -449,6 +449,123 @@ TEST_F(StoreTest, ViewsCountExecutionsEscapesAndRates) {
                                 fmt::format("{} {}  0/1 0", second, kThreads)));
 }
 
+// How many rows of the count tables differ from counting `executions` again,
+// both ways: 0 when the triggers kept them exact.
+int64_t CountMismatches(Database& db) {
+  constexpr std::string_view kPairs[][2] = {
+      {"SELECT target_id, input_id, campaign_id, executions, escapes FROM campaign_input_counts",
+       "SELECT target_id, input_id, campaign_id, count(*), sum(escape_detected) FROM executions "
+       "GROUP BY target_id, input_id, campaign_id"},
+      {"SELECT target_id, input_id, campaigns, executions, escapes FROM input_counts",
+       "SELECT target_id, input_id, count(DISTINCT campaign_id), count(*), sum(escape_detected) "
+       "FROM executions GROUP BY target_id, input_id"},
+      {"SELECT target_id, campaign_id, inputs, escaping_inputs, executions, escapes "
+       "FROM campaign_target_counts",
+       "SELECT target_id, campaign_id, count(*), sum(e > 0), sum(n), sum(e) FROM ("
+       "  SELECT target_id, campaign_id, count(*) AS n, sum(escape_detected) AS e "
+       "  FROM executions GROUP BY target_id, input_id, campaign_id) "
+       "GROUP BY target_id, campaign_id"},
+  };
+  int64_t mismatches = 0;
+  for (const auto& [kept, recounted] : kPairs) {
+    for (const auto& [a, b] : {std::pair(kept, recounted), std::pair(recounted, kept)}) {
+      mismatches += Value(db.QueryInt(fmt::format("SELECT count(*) FROM ({} EXCEPT {})", a, b)));
+    }
+  }
+  return mismatches;
+}
+
+TEST_F(StoreTest, CountsFollowInsertsEditsAndDeletes) {
+  uint64_t first = NewCampaign(), second = NewCampaign();
+  Record({{MakeJob(first, 0, kThreads, "a"), MakeResult(true)},
+          {MakeJob(first, 1, kThreads, "a", 1), MakeResult(false)},
+          {MakeJob(first, 2, kThreads, "b"), MakeResult(false)},
+          {MakeJob(first, 3, kSafe, "a"), MakeResult(false)},
+          {MakeJob(second, 0, kThreads, "a"), MakeResult(true)},
+          {MakeJob(second, 1, kThreads, "b"), MakeResult(true)}},
+         6);
+  Record({{MakeJob(second, 1, kThreads, "b"), MakeResult(false)}}, 0);  // a duplicate
+  Database raw = RawConnection();
+  ASSERT_TRUE(raw.Exec("PRAGMA foreign_keys = ON").ok());
+  EXPECT_EQ(CountMismatches(raw), 0);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT count(*) FROM campaign_input_counts")), 5);
+  EXPECT_EQ(Value(raw.QueryInt("SELECT campaigns FROM input_counts WHERE executions = 3")), 2);
+
+  // Edited and deleted at the shell, the counts follow.
+  ASSERT_TRUE(raw.Exec(fmt::format("UPDATE executions SET escape_detected = 1 "
+                                   "WHERE campaign_id = {} AND job_index = 2",
+                                   first))
+                  .ok());
+  EXPECT_EQ(CountMismatches(raw), 0);
+  ASSERT_TRUE(raw.Exec(fmt::format("UPDATE executions SET campaign_id = {} "
+                                   "WHERE campaign_id = {} AND job_index = 3",
+                                   second, first))
+                  .ok());
+  EXPECT_EQ(CountMismatches(raw), 0);
+  ASSERT_TRUE(
+      raw.Exec(fmt::format("DELETE FROM executions WHERE campaign_id = {} AND job_index = 1",
+                           second))
+          .ok());
+  EXPECT_EQ(CountMismatches(raw), 0);
+  EXPECT_EQ(Value(store_->CountResults(second)), 2u);
+  EXPECT_EQ(Value(store_->CountEscapes(second)), 1u);
+
+  // Deleting a campaign takes its counts with it.
+  ASSERT_TRUE(raw.Exec(fmt::format("DELETE FROM campaigns WHERE id = {}", first)).ok());
+  EXPECT_EQ(CountMismatches(raw), 0);
+  EXPECT_EQ(Value(raw.QueryInt(fmt::format(
+                "SELECT count(*) FROM campaign_target_counts WHERE campaign_id = {}", first))),
+            0);
+  EXPECT_EQ(Value(store_->CountResults(first)), 0u);
+}
+
+TEST_F(StoreTest, HistoriesAddUpOverTheCampaignsAsked) {
+  CampaignRecord old_one, new_one;
+  old_one.created_at = "2026-11-01T10:00:00.000Z";
+  new_one.created_at = "2026-11-20T10:00:00.000Z";
+  const uint64_t first = Value(store_->CreateCampaign(old_one));
+  const uint64_t second = Value(store_->CreateCampaign(new_one));
+  Record({{MakeJob(first, 0, kThreads, "a"), MakeResult(true)},
+          {MakeJob(first, 1, kThreads, "b"), MakeResult(false)},
+          {MakeJob(first, 2, kSafe, "a"), MakeResult(false)},
+          {MakeJob(second, 0, kThreads, "a"), MakeResult(false)},
+          {MakeJob(second, 1, kThreads, "a"), MakeResult(true)}},
+         5);
+  auto rows = [&](HistoryFilter filter) {
+    std::vector<std::string> out;
+    for (const InputHistory& h : Value(store_->InputHistories(filter))) {
+      out.push_back(
+          fmt::format("{} {} {}/{} in {}", h.target, h.input, h.escapes, h.executions, h.campaigns));
+    }
+    return out;
+  };
+  // Ordered by target name, then input.
+  EXPECT_THAT(rows({}), ElementsAre(fmt::format("{} a 2/3 in 2", kThreads),
+                                    fmt::format("{} b 0/1 in 1", kThreads),
+                                    fmt::format("{} a 0/1 in 1", kSafe)));
+  EXPECT_THAT(rows({.target_glob = "*threads*"}),
+              ElementsAre(fmt::format("{} a 2/3 in 2", kThreads),
+                          fmt::format("{} b 0/1 in 1", kThreads)));
+  EXPECT_THAT(rows({.since = "2026-11-10"}), ElementsAre(fmt::format("{} a 1/2 in 1", kThreads)));
+  EXPECT_THAT(rows({.campaign = first}),
+              ElementsAre(fmt::format("{} a 1/1 in 1", kThreads),
+                          fmt::format("{} b 0/1 in 1", kThreads),
+                          fmt::format("{} a 0/1 in 1", kSafe)));
+  EXPECT_THAT(rows({.since = "2026-11-10", .campaign = first}), ElementsAre());
+  EXPECT_THAT(rows({.target_glob = "nothing*"}), ElementsAre());
+
+  std::vector<std::string> history;
+  for (const CampaignRate& rate : Value(store_->TargetHistory(kThreads))) {
+    history.push_back(fmt::format("{} {} {}/{}", rate.campaign, rate.created_at, rate.escapes,
+                                  rate.executions));
+  }
+  EXPECT_THAT(history, ElementsAre(fmt::format("{} 2026-11-01T10:00:00.000Z 1/2", first),
+                                   fmt::format("{} 2026-11-20T10:00:00.000Z 1/2", second)));
+  EXPECT_TRUE(Value(store_->TargetHistory("no/such.py:target")).empty());
+  EXPECT_EQ(Value(store_->CountResults(first)), 3u);
+  EXPECT_EQ(Value(store_->CountEscapes(first)), 1u);
+}
+
 TEST_F(StoreTest, CreateCampaignStoresTargetsInputsAndPlan) {
   const CampaignRecord in = PlannedCampaign("client-1/req-7");
   const std::vector<TargetInfo> targets = {
@@ -715,7 +832,7 @@ TEST(StoreOpen, RefusesForeignSqliteFile) {
   EXPECT_THAT(store.status().message(), HasSubstr("not a graphene database"));
 }
 
-// Every column, foreign key and index of every table and view: what a
+// Every column, foreign key, trigger and index of every table and view: what a
 // migrated database must share with one created at the current version.
 std::vector<std::string> SchemaShape(Database& db) {
   const std::pair<std::string_view, std::string_view> parts[] = {
@@ -727,6 +844,7 @@ std::vector<std::string> SchemaShape(Database& db) {
        "SELECT m.name, p.\"from\", p.\"table\", p.\"to\", p.on_delete "
        "FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p "
        "WHERE m.type = 'table'"},
+      {"trigger", "SELECT tbl_name, name, '', '', '' FROM sqlite_master WHERE type = 'trigger'"},
       {"index",
        "SELECT m.name, p.name, p.\"unique\", p.partial, "
        "(SELECT group_concat(name) FROM pragma_index_info(p.name)) "
@@ -817,6 +935,8 @@ TEST_F(StoreMigrationTest, MigratesVersion1InPlaceKeepingItsRows) {
   EXPECT_EQ(Value(raw->QueryInt("PRAGMA user_version")), kSchemaVersion);
   EXPECT_EQ(Value(raw->QueryInt("SELECT executions FROM target_stats")), 1) << "views work";
   EXPECT_EQ(Value(raw->QueryInt("SELECT escapes FROM campaign_target_stats")), 1);
+  EXPECT_EQ(CountMismatches(*raw), 0) << "the counts of old executions are filled in";
+  EXPECT_EQ(Value(raw->QueryInt("SELECT count(*) FROM input_counts")), 1);
   EXPECT_THAT(raw->Exec("UPDATE campaigns SET strict = 2").message(),
               HasSubstr("CHECK constraint failed"));
 }
