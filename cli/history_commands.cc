@@ -6,7 +6,9 @@
 #include <iostream>
 #include <map>
 
+#include "cli/escaping.h"
 #include "cli/exit_codes.h"
+#include "cli/history_aggregates.h"
 #include "cli/table_output.h"
 #include "history/statistics.h"
 #include "schema/names.h"
@@ -15,59 +17,17 @@
 namespace graphene {
 namespace {
 
-// Inputs may hold anything; text and CSV show control bytes escaped.
+// Inputs may hold any bytes; text and CSV show control bytes and invalid UTF-8
+// escaped.
 nlohmann::json InputCell(const std::string& input, const std::string& format) {
   if (format == "json") return input;
-  std::string shown;
-  for (unsigned char c : input) {
-    if (c < 0x20 || c == 0x7f) {
-      shown += fmt::format("\\x{:02x}", c);
-    } else {
-      shown += static_cast<char>(c);
-    }
-  }
   constexpr size_t kMaxShown = 40;
-  if (format == "text" && shown.size() > kMaxShown) shown = shown.substr(0, kMaxShown) + "...";
-  return shown;
-}
-
-// One target's (target, input) rows, in order.
-struct TargetRows {
-  std::string target;
-  std::vector<InputHistory> inputs;
-};
-
-std::vector<TargetRows> ByTarget(std::vector<InputHistory> rows) {
-  std::vector<TargetRows> targets;
-  for (InputHistory& row : rows) {
-    if (targets.empty() || targets.back().target != row.target) {
-      targets.push_back(TargetRows{.target = row.target, .inputs = {}});
-    }
-    targets.back().inputs.push_back(std::move(row));
-  }
-  return targets;
-}
-
-std::string Verdict(const TargetRows& target) {
-  std::vector<history::InputTally> tallies;
-  for (const InputHistory& input : target.inputs) {
-    tallies.push_back(
-        history::InputTally{.executions = input.executions, .escapes = input.escapes});
-  }
-  return history::ClassifyTarget(tallies);
-}
-
-double Rate(uint64_t escapes, uint64_t executions) {
-  return executions ? double(escapes) / double(executions) : 0.0;
+  return ShowBytes(input, format == "text" ? kMaxShown : std::string_view::npos);
 }
 
 std::vector<TargetRows> Load(const HistoryOptions& o) {
   std::unique_ptr<Store> store = OpenExistingDatabase(o.db);
-  HistoryFilter filter{
-      .target_glob = o.target.empty() ? "*" : o.target, .since = o.since, .campaign = o.campaign};
-  Result<std::vector<InputHistory>> rows = store->InputHistories(filter);
-  if (!rows.ok()) throw CommandError{kExitInfrastructure, rows.status().message()};
-  return ByTarget(std::move(rows).value());
+  return LoadTargetRows(*store, o);
 }
 
 int Stats(const HistoryOptions& o) {
@@ -76,19 +36,10 @@ int Stats(const HistoryOptions& o) {
                   "escapes", "escape_rate", "wilson_low", "wilson_high", "last_run"},
       .rows = {}};
   for (const TargetRows& target : Load(o)) {
-    uint64_t executions = 0, escapes = 0, escaping = 0, flaky = 0;
-    std::string last_run;
-    for (const InputHistory& input : target.inputs) {
-      executions += input.executions;
-      escapes += input.escapes;
-      escaping += input.escapes > 0;
-      flaky += history::IsFlaky({.executions = input.executions, .escapes = input.escapes});
-      last_run = std::max(last_run, input.last_run);
-    }
-    const history::Interval interval = history::WilsonInterval(escapes, executions);
-    table.rows.push_back({target.target, Verdict(target), target.inputs.size(), escaping, flaky,
-                          executions, escapes, Rate(escapes, executions), interval.low,
-                          interval.high, last_run});
+    const TargetTotals t = Totals(target);
+    table.rows.push_back({target.target, t.verdict, t.inputs, t.escaping_inputs, t.flaky_inputs,
+                          t.executions, t.escapes, t.escape_rate, t.interval.low, t.interval.high,
+                          t.last_run});
   }
   std::cout << RenderTable(table, o.format);
   return kExitOk;
@@ -99,7 +50,7 @@ int Flaky(const HistoryOptions& o) {
       .columns = {"target", "verdict", "input", "executions", "escapes", "escape_rate", "flaky"},
       .rows = {}};
   for (const TargetRows& target : Load(o)) {
-    const std::string verdict = Verdict(target);
+    const std::string verdict = Totals(target).verdict;
     if (verdict != kVerdictFlaky && verdict != kVerdictInputDependent) continue;
     for (const InputHistory& input : target.inputs) {
       if (input.escapes == 0) continue;
@@ -120,13 +71,7 @@ int History(const HistoryOptions& o) {
   if (rates->empty()) {
     throw CommandError{kExitUsage, fmt::format("no executions of target {} in {}", o.target, o.db)};
   }
-  std::vector<history::RatePoint> points;
-  for (const CampaignRate& rate : *rates) {
-    points.push_back(history::RatePoint{.campaign = rate.campaign,
-                                        .created_at = rate.created_at,
-                                        .executions = rate.executions,
-                                        .escapes = rate.escapes});
-  }
+  const std::vector<history::RatePoint> points = RatePoints(*rates);
   std::map<size_t, history::Change> changes;
   for (const history::Change& change : history::DetectChanges(points, o.alpha)) {
     changes[change.index] = change;
@@ -160,21 +105,43 @@ int Guarded(int (*run)(const HistoryOptions&), const HistoryOptions& o) {
 }
 
 void AddCommonOptions(CLI::App& command, HistoryOptions& o) {
-  command.add_option("--db", o.db, "SQLite database of results")
-      ->capture_default_str()
-      ->envname("GRAPHENE_DB");
+  AddDatabaseOption(command, o);
   command.add_option("--format", o.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember(kTableFormats));
 }
 
+}  // namespace
+
+void AddDatabaseOption(CLI::App& command, HistoryOptions& o) {
+  command.add_option("--db", o.db, "SQLite database of results")
+      ->capture_default_str()
+      ->envname("GRAPHENE_DB");
+}
+
 void AddFilterOptions(CLI::App& command, HistoryOptions& o) {
+  command.add_option("pattern", o.target, "Targets to include (glob, e.g. '*threads*')");
   command.add_option("--since", o.since,
                      "Only campaigns created at or after this time (ISO-8601, e.g. 2026-11-01)");
   command.add_option("--campaign", o.campaign, "Only this campaign")->check(CLI::PositiveNumber);
 }
 
-}  // namespace
+void AddAlphaOption(CLI::App& command, HistoryOptions& o) {
+  command.add_option("--alpha", o.alpha, "Significance level of a change")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 0.5));
+}
+
+HistoryFilter HistoryFilterOf(const HistoryOptions& o) {
+  return HistoryFilter{
+      .target_glob = o.target.empty() ? "*" : o.target, .since = o.since, .campaign = o.campaign};
+}
+
+std::vector<TargetRows> LoadTargetRows(Store& store, const HistoryOptions& o) {
+  Result<std::vector<InputHistory>> rows = store.InputHistories(HistoryFilterOf(o));
+  if (!rows.ok()) throw CommandError{kExitInfrastructure, rows.status().message()};
+  return ByTarget(std::move(rows).value());
+}
 
 std::unique_ptr<Store> OpenExistingDatabase(const std::string& db) {
   // Reading must not create a database where there is none.
@@ -189,7 +156,6 @@ std::unique_ptr<Store> OpenExistingDatabase(const std::string& db) {
 CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& o) {
   CLI::App* command = app.add_subcommand(
       "stats", "Escape rates per target across campaigns, with 95% Wilson intervals and verdicts");
-  command->add_option("pattern", o.target, "Targets to include (glob, e.g. '*threads*')");
   AddFilterOptions(*command, o);
   AddCommonOptions(*command, o);
   return command;
@@ -198,7 +164,6 @@ CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& o) {
 CLI::App* AddFlakyCommand(CLI::App& app, HistoryOptions& o) {
   CLI::App* command =
       app.add_subcommand("flaky", "Flaky and input-dependent targets, with the inputs that escape");
-  command->add_option("pattern", o.target, "Targets to include (glob)");
   AddFilterOptions(*command, o);
   AddCommonOptions(*command, o);
   return command;
@@ -208,9 +173,7 @@ CLI::App* AddHistoryCommand(CLI::App& app, HistoryOptions& o) {
   CLI::App* command = app.add_subcommand(
       "history", "One target's escape rate per campaign, and where it changed significantly");
   command->add_option("target", o.target, "The target, as it was run")->required();
-  command->add_option("--alpha", o.alpha, "Significance level of a change")
-      ->capture_default_str()
-      ->check(CLI::Range(1e-9, 0.5));
+  AddAlphaOption(*command, o);
   AddCommonOptions(*command, o);
   return command;
 }

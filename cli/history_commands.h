@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "cli/history_aggregates.h"
 #include "store/store.h"
 
 namespace graphene {
@@ -27,6 +29,22 @@ struct HistoryOptions {
 // Opens `db` for reading the history; throws CommandError (exit 2) if there
 // is no database there, rather than creating an empty one.
 std::unique_ptr<Store> OpenExistingDatabase(const std::string& db);
+
+// The options the history commands (and `report`) share, bound to `options`:
+// `--db` (default from GRAPHENE_DB); the positional target pattern, `--since`
+// and `--campaign`; `--alpha`.
+void AddDatabaseOption(CLI::App& command, HistoryOptions& options);
+void AddFilterOptions(CLI::App& command, HistoryOptions& options);
+void AddAlphaOption(CLI::App& command, HistoryOptions& options);
+
+// The store's filter for `options.target`, `options.since` and
+// `options.campaign`.
+HistoryFilter HistoryFilterOf(const HistoryOptions& options);
+
+// The (target, input) rows of the targets matching `options.target` (a glob;
+// empty: all) in the campaigns `options.since` and `options.campaign` select,
+// grouped by target. Throws CommandError (exit 3) if the store fails.
+std::vector<TargetRows> LoadTargetRows(Store& store, const HistoryOptions& options);
 
 CLI::App* AddStatsCommand(CLI::App& app, HistoryOptions& options);
 CLI::App* AddFlakyCommand(CLI::App& app, HistoryOptions& options);

@@ -1,6 +1,7 @@
 // graphene's command line. One binary: `analyze` (the default when the first
 // argument is a target), `run-all` (also spelled `--run-all`), the farm's
-// `coordinator`, `agent`, `keygen`, `status` and `attach`, and the hidden
+// `coordinator`, `agent`, `keygen`, `status` and `attach`, the history's
+// `campaigns`, `stats`, `flaky`, `history` and `report`, and the hidden
 // `__zygote` mode in which the sandbox re-executes this binary.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "cli/keygen_command.h"
 #include "cli/local_cluster.h"
 #include "cli/remote_campaign.h"
+#include "cli/report_command.h"
 #include "cli/status_command.h"
 #include "cli/stop_signals.h"
 
@@ -25,8 +27,8 @@ namespace graphene {
 namespace {
 
 const std::vector<std::string> kSubcommands = {"analyze", "run-all", "coordinator", "agent",
-                                               "keygen",  "status",  "attach",  "campaigns",
-                                               "stats",   "flaky",   "history"};
+                                               "keygen",  "status",  "attach",      "campaigns",
+                                               "stats",   "flaky",   "history",     "report"};
 
 bool IsSubcommand(const std::string& word) {
   return std::find(kSubcommands.begin(), kSubcommands.end(), word) != kSubcommands.end();
@@ -100,6 +102,8 @@ int Main(int argc, char** argv) {
   CLI::App* stats = AddStatsCommand(app, stats_options);
   CLI::App* flaky = AddFlakyCommand(app, flaky_options);
   CLI::App* history = AddHistoryCommand(app, history_options);
+  ReportOptions report_options;
+  CLI::App* report = AddReportCommand(app, report_options);
 
   std::vector<std::string> args = NormalizeArguments(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
@@ -129,6 +133,7 @@ int Main(int argc, char** argv) {
   if (stats->parsed()) return RunStatsCommand(stats_options);
   if (flaky->parsed()) return RunFlakyCommand(flaky_options);
   if (history->parsed()) return RunHistoryCommand(history_options);
+  if (report->parsed()) return RunReportCommand(report_options);
   InstallStopHandler(StopCampaign);
   if (attach->parsed()) return RunAttachCommand(attach_options);
   std::string command_line = JoinCommandLine(argc, argv);
