@@ -159,9 +159,16 @@ SandboxReply Runner::Execute(const Job& job) {
   }
   SendBaseline(baseline);
 
+  // Inputs are bytes. Those that are not UTF-8 reach the target the way
+  // Python hands over such command-line arguments: undecodable bytes become
+  // lone surrogates (PEP 383), so the string still round-trips to the bytes.
+  PyObject* decoded = PyUnicode_DecodeUTF8(job.input.data(),
+                                           static_cast<Py_ssize_t>(job.input.size()),
+                                           "surrogateescape");
+  if (decoded == nullptr) throw py::error_already_set();
+  py::str input = py::reinterpret_steal<py::str>(decoded);
   auto call_start = Clock::now();
-  auto outcome =
-      runtime_.attr("call_target")(target, py::str(job.input), TimeoutSignal()).cast<py::tuple>();
+  auto outcome = runtime_.attr("call_target")(target, input, TimeoutSignal()).cast<py::tuple>();
   result.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - call_start).count();
   // A target that forked without exec returns here in the child too; only
   // the runner itself may report.

@@ -138,8 +138,17 @@ std::vector<ExecutionResult> Sandbox::Collect() {
     if (!reply.ok()) continue;
     auto job = jobs_.find(reply->id);
     if (job == jobs_.end()) continue;
+    // The job is ours, so its ids are: a runner that failed before filling
+    // in its result must not lose the job by naming another.
+    ExecutionResult& result = reply->result;
+    result.campaign = job->second.campaign;
+    result.index = job->second.index;
+    if (!reply->error.empty() && result.error.empty()) {
+      result.status = kStatusError;
+      result.error = reply->error;
+    }
     jobs_.erase(job);
-    results.push_back(std::move(reply->result));
+    results.push_back(std::move(result));
   }
   if (!open || reader_.corrupt()) {
     FailAllInFlight("the sandbox zygote exited unexpectedly");

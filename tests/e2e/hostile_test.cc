@@ -239,6 +239,32 @@ TEST_F(HostileTest, HugeOutputIsStoredTruncatedWithAMarker) {
   ExpectNothingLeft();
 }
 
+// Inputs are bytes, not necessarily UTF-8: the target gets them as text that
+// encodes back to the same bytes, and the database keeps them exactly.
+TEST_F(HostileTest, InputsThatAreNotUtf8ReachTheTargetAndTheDatabaseIntact) {
+  const std::string target = "tests/e2e/data/byte_inputs.py:escapes_on_exact_bytes";
+  const std::string raw = "\xff\xfe raw";
+  const json report = RunReport(
+      {"analyze", target, "--input", raw, "--input", "plain", "--repeat", "1", "--grace", "100"},
+      /*expected_exit=*/0);
+  ASSERT_TRUE(report.is_object());
+  const json entry = FindTarget(report, target);
+  ASSERT_TRUE(entry.is_object());
+  EXPECT_EQ(entry.at("errors"), 0);
+  EXPECT_EQ(entry.at("executions"), 2);
+  EXPECT_EQ(entry.at("escapes"), 1) << "the target saw exactly the bytes given";
+
+  ResultDatabase db(db_path());
+  ASSERT_TRUE(db.ok()) << db.error();
+  const auto rows = db.Query("SELECT hex(i.value), e.escape_detected FROM executions AS e "
+                             "JOIN inputs AS i ON i.id = e.input_id ORDER BY e.job_index");
+  ASSERT_TRUE(rows.has_value()) << db.error();
+  ASSERT_THAT(*rows, SizeIs(2));
+  EXPECT_EQ((*rows)[0][0], "FFFE20726177");
+  EXPECT_EQ((*rows)[0][1], "1");
+  ExpectNothingLeft();
+}
+
 // Every hostile target in one campaign on a few slots (so that each slot
 // serves several of them in turn), followed by ordinary fixtures: each job gets exactly one result,
 // each hostile result has the status it has alone, the ordinary targets that run after them are
