@@ -162,9 +162,8 @@ SandboxReply Runner::Execute(const Job& job) {
   // Inputs are bytes. Those that are not UTF-8 reach the target the way
   // Python hands over such command-line arguments: undecodable bytes become
   // lone surrogates (PEP 383), so the string still round-trips to the bytes.
-  PyObject* decoded = PyUnicode_DecodeUTF8(job.input.data(),
-                                           static_cast<Py_ssize_t>(job.input.size()),
-                                           "surrogateescape");
+  PyObject* decoded = PyUnicode_DecodeUTF8(
+      job.input.data(), static_cast<Py_ssize_t>(job.input.size()), "surrogateescape");
   if (decoded == nullptr) throw py::error_already_set();
   py::str input = py::reinterpret_steal<py::str>(decoded);
   auto call_start = Clock::now();
@@ -200,7 +199,8 @@ SandboxReply Runner::Execute(const Job& job) {
   result.escapes = std::move(diff.escapes);
   for (Escape& task : NewPendingTasks()) result.escapes.push_back(std::move(task));
   result.transient = std::move(diff.transient);
-  result.escape_detected = !result.escapes.empty() || (job.limits.strict && !result.transient.empty());
+  result.escape_detected =
+      !result.escapes.empty() || (job.limits.strict && !result.transient.empty());
   return reply;
 }
 

@@ -338,7 +338,9 @@ struct Query {
   std::vector<std::string> args;
 };
 
-std::vector<Query> Queries(size_t campaigns, const std::vector<Target>& targets) {
+// `report` is where `graphene report --html` writes its page.
+std::vector<Query> Queries(size_t campaigns, const std::vector<Target>& targets,
+                           const std::string& report) {
   const int64_t last = kFirstCampaign + int64_t(campaigns - 1) * kCampaignEvery;
   const std::string since = IsoTime(std::max(kFirstCampaign, last - 24 * 3600));
   const std::string middle = std::to_string(campaigns / 2 + 1);
@@ -356,6 +358,7 @@ std::vector<Query> Queries(size_t campaigns, const std::vector<Target>& targets)
       {"history " + drifting, {"history", drifting}},
       {"stats --format json", {"stats", "--format", "json"}},
       {"flaky --format csv", {"flaky", "--format", "csv"}},
+      {"report --html", {"report", "--html", report}},
   };
 }
 
@@ -452,7 +455,9 @@ int Main(int argc, char** argv) {
   fmt::print("database size: {:.1f} MB (+ {:.1f} MB WAL)\n", double(FileSize(config.db)) / 1e6,
              double(FileSize(config.db + "-wal")) / 1e6);
   std::fflush(stdout);
-  return TimeQueries(config.db, Queries(campaigns, targets), config.repeats) ? 0 : 1;
+  return TimeQueries(config.db, Queries(campaigns, targets, config.db + ".html"), config.repeats)
+             ? 0
+             : 1;
 }
 
 }  // namespace

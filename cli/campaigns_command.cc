@@ -52,12 +52,11 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
         return kExitInfrastructure;
       }
     }
-    table.rows.push_back({c.id, c.created_at,
-                          c.finished_at.empty() ? nlohmann::json() : nlohmann::json(c.finished_at),
-                          c.status, targets->size(), c.total_jobs, *executions, *escapes,
-                          std::to_string(c.seed),
-                          c.git_commit.empty() ? nlohmann::json() : nlohmann::json(c.git_commit),
-                          c.command});
+    table.rows.push_back(
+        {c.id, c.created_at,
+         c.finished_at.empty() ? nlohmann::json() : nlohmann::json(c.finished_at), c.status,
+         targets->size(), c.total_jobs, *executions, *escapes, std::to_string(c.seed),
+         c.git_commit.empty() ? nlohmann::json() : nlohmann::json(c.git_commit), c.command});
   }
   std::cout << RenderTable(table, o.format);
   return kExitOk;

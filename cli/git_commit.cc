@@ -39,10 +39,11 @@ std::string RevParseHead(const std::string& folder) {
   posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  const char* argv[] = {"git",    "-C",     folder.c_str(), "rev-parse",
+  const char* argv[] = {"git",      "-C",      folder.c_str(),  "rev-parse",
                         "--verify", "--quiet", "HEAD^{commit}", nullptr};
   pid_t pid = -1;
-  const int spawned = posix_spawnp(&pid, "git", &actions, nullptr, const_cast<char**>(argv), environ);
+  const int spawned =
+      posix_spawnp(&pid, "git", &actions, nullptr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) return "";  // no git on this machine
   write_end.reset();

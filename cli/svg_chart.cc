@@ -147,7 +147,12 @@ std::string RateHistorySvg(const std::vector<history::RatePoint>& points,
     return svg + "</svg>";
   }
   svg += Band(plotted) + Line(plotted);
+  // Beyond a few pixels per campaign, markers would only overlap (and weigh
+  // hundreds of bytes each): a long history keeps the band, the line and the
+  // marked changes.
+  const bool dense = plotted.size() > kMaxPointMarkers;
   for (size_t i = 0; i < plotted.size(); ++i) {
+    if (dense && marks[i] == nullptr) continue;
     svg += Point(plotted[i], X(i, plotted.size()), marks[i]);
   }
   return svg + XLabels(plotted) + "</svg>";

@@ -3,6 +3,7 @@
 // units; colours come from the page's stylesheet through the class names.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ std::string RateBarSvg(double rate, const history::Interval& interval);
 // The size of a history chart.
 inline constexpr double kChartWidth = 560.0;
 inline constexpr double kChartHeight = 180.0;
+// Campaigns a chart marks one by one: about 3 pixels apart at its width.
+inline constexpr size_t kMaxPointMarkers = 150;
 
 // A chart of one target's escape rate per campaign: `points` (oldest first)
 // spaced evenly left to right, each with its 95% Wilson interval as a band
@@ -30,7 +33,8 @@ inline constexpr double kChartHeight = 180.0;
 // points that `changes` (from history::DetectChanges over the same `points`)
 // call significant are drawn larger with class "change up" or "change down".
 // Points without executions are left out. Campaign ids label the x axis.
-// Each point has a <title> with its campaign, time, counts and interval.
+// Each point has a <title> with its campaign, time, counts and interval;
+// with more than kMaxPointMarkers points, only the changes are marked.
 std::string RateHistorySvg(const std::vector<history::RatePoint>& points,
                            const std::vector<history::Change>& changes);
 

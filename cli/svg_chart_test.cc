@@ -53,6 +53,25 @@ TEST(RateHistorySvgTest, PlotsPointsWithExecutionsAndMarksSignificantChanges) {
   EXPECT_THAT(svg, HasSubstr("campaign 3 (2026-01-03): 20 of 20 escaped, 100.0%"));
 }
 
+TEST(RateHistorySvgTest, LongHistoriesMarkOnlyTheirChanges) {
+  // A week of campaigns every ten minutes, whose rate jumps halfway.
+  std::vector<history::RatePoint> points;
+  for (uint64_t c = 1; c <= 1000; ++c) {
+    points.push_back(
+        {.campaign = c, .created_at = "t", .executions = 100, .escapes = c <= 500 ? 5u : 60u});
+  }
+  const std::vector<history::Change> changes = history::DetectChanges(points);
+  const std::string svg = RateHistorySvg(points, changes);
+  EXPECT_THAT(svg, HasSubstr("data-points=\"1000\" data-changes=\"1\""));
+  EXPECT_THAT(svg, HasSubstr("class=\"point change up\""));
+  EXPECT_THAT(svg, Not(HasSubstr("class=\"point\" "))) << "no marker for ordinary campaigns";
+  EXPECT_LT(svg.size(), 40'000u) << "a line and a band, not a thousand markers";
+  // Up to the limit, every campaign has its marker.
+  points.resize(kMaxPointMarkers);
+  const std::string all = RateHistorySvg(points, history::DetectChanges(points));
+  EXPECT_THAT(all, HasSubstr("data-campaign=\"" + std::to_string(kMaxPointMarkers) + "\""));
+}
+
 TEST(RateHistorySvgTest, OnePointIsCenteredWithoutBand) {
   const std::string svg = RateHistorySvg({Points()[0]}, {});
   EXPECT_THAT(svg, HasSubstr("cx=\"296.0\""));

@@ -175,7 +175,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   Result<Database> db = Database::Open(path);
   if (!db.ok()) return fail(db.status());
   if (Status s = Configure(*db); !s.ok()) return fail(s);
-  if (Status s = ApplySchema(*db, kSchemaVersion, DatabaseSql(), kMigrations, DatabaseDerivedSql()); !s.ok()) {
+  if (Status s = ApplySchema(*db, kSchemaVersion, DatabaseSql(), kMigrations, DatabaseDerivedSql());
+      !s.ok()) {
     return fail(s);
   }
   std::unique_ptr<Store> store(new Store(path, std::move(*db)));

@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/test_util.h"
 #include "schema/database.h"
 #include "schema/names.h"
 #include "store/migration.h"
 #include "store/sqlite.h"
-#include "base/test_util.h"
 
 namespace graphene {
 namespace {
@@ -503,8 +503,8 @@ TEST_F(StoreTest, CountsFollowInsertsEditsAndDeletes) {
                   .ok());
   EXPECT_EQ(CountMismatches(raw), 0);
   ASSERT_TRUE(
-      raw.Exec(fmt::format("DELETE FROM executions WHERE campaign_id = {} AND job_index = 1",
-                           second))
+      raw.Exec(
+             fmt::format("DELETE FROM executions WHERE campaign_id = {} AND job_index = 1", second))
           .ok());
   EXPECT_EQ(CountMismatches(raw), 0);
   EXPECT_EQ(Value(store_->CountResults(second)), 2u);
@@ -534,8 +534,8 @@ TEST_F(StoreTest, HistoriesAddUpOverTheCampaignsAsked) {
   auto rows = [&](HistoryFilter filter) {
     std::vector<std::string> out;
     for (const InputHistory& h : Value(store_->InputHistories(filter))) {
-      out.push_back(
-          fmt::format("{} {} {}/{} in {}", h.target, h.input, h.escapes, h.executions, h.campaigns));
+      out.push_back(fmt::format("{} {} {}/{} in {}", h.target, h.input, h.escapes, h.executions,
+                                h.campaigns));
     }
     return out;
   };
@@ -543,21 +543,20 @@ TEST_F(StoreTest, HistoriesAddUpOverTheCampaignsAsked) {
   EXPECT_THAT(rows({}), ElementsAre(fmt::format("{} a 2/3 in 2", kThreads),
                                     fmt::format("{} b 0/1 in 1", kThreads),
                                     fmt::format("{} a 0/1 in 1", kSafe)));
-  EXPECT_THAT(rows({.target_glob = "*threads*"}),
-              ElementsAre(fmt::format("{} a 2/3 in 2", kThreads),
-                          fmt::format("{} b 0/1 in 1", kThreads)));
+  EXPECT_THAT(
+      rows({.target_glob = "*threads*"}),
+      ElementsAre(fmt::format("{} a 2/3 in 2", kThreads), fmt::format("{} b 0/1 in 1", kThreads)));
   EXPECT_THAT(rows({.since = "2026-11-10"}), ElementsAre(fmt::format("{} a 1/2 in 1", kThreads)));
-  EXPECT_THAT(rows({.campaign = first}),
-              ElementsAre(fmt::format("{} a 1/1 in 1", kThreads),
-                          fmt::format("{} b 0/1 in 1", kThreads),
-                          fmt::format("{} a 0/1 in 1", kSafe)));
+  EXPECT_THAT(rows({.campaign = first}), ElementsAre(fmt::format("{} a 1/1 in 1", kThreads),
+                                                     fmt::format("{} b 0/1 in 1", kThreads),
+                                                     fmt::format("{} a 0/1 in 1", kSafe)));
   EXPECT_THAT(rows({.since = "2026-11-10", .campaign = first}), ElementsAre());
   EXPECT_THAT(rows({.target_glob = "nothing*"}), ElementsAre());
 
   std::vector<std::string> history;
   for (const CampaignRate& rate : Value(store_->TargetHistory(kThreads))) {
-    history.push_back(fmt::format("{} {} {}/{}", rate.campaign, rate.created_at, rate.escapes,
-                                  rate.executions));
+    history.push_back(
+        fmt::format("{} {} {}/{}", rate.campaign, rate.created_at, rate.escapes, rate.executions));
   }
   EXPECT_THAT(history, ElementsAre(fmt::format("{} 2026-11-01T10:00:00.000Z 1/2", first),
                                    fmt::format("{} 2026-11-20T10:00:00.000Z 1/2", second)));

@@ -35,7 +35,8 @@ TEST_F(GrapheneE2eTest, TerminalShowsOneProgressBarRedrawnInPlace) {
   const fs::path out = scratch_dir() / "terminal.out";
   const std::string command = "cd '" + std::string(kSourceDir) + "' && GRAPHENE_DB='" + db_path() +
                               "' script -qefc '" + kGrapheneBinary + " analyze " + kThreads +
-                              " --input a --repeat 10' /dev/null </dev/null >'" + out.string() + "'";
+                              " --input a --repeat 10' /dev/null </dev/null >'" + out.string() +
+                              "'";
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(out);
   const std::string drawn((std::istreambuf_iterator<char>(in)), {});

@@ -256,8 +256,9 @@ TEST_F(HostileTest, InputsThatAreNotUtf8ReachTheTargetAndTheDatabaseIntact) {
 
   ResultDatabase db(db_path());
   ASSERT_TRUE(db.ok()) << db.error();
-  const auto rows = db.Query("SELECT hex(i.value), e.escape_detected FROM executions AS e "
-                             "JOIN inputs AS i ON i.id = e.input_id ORDER BY e.job_index");
+  const auto rows = db.Query(
+      "SELECT hex(i.value), e.escape_detected FROM executions AS e "
+      "JOIN inputs AS i ON i.id = e.input_id ORDER BY e.job_index");
   ASSERT_TRUE(rows.has_value()) << db.error();
   ASSERT_THAT(*rows, SizeIs(2));
   EXPECT_EQ((*rows)[0][0], "FFFE20726177");
