@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -9,6 +10,7 @@
 #include "cli/escaping.h"
 #include "cli/exit_codes.h"
 #include "cli/history_aggregates.h"
+#include "cli/since_option.h"
 #include "cli/table_output.h"
 #include "history/statistics.h"
 #include "schema/names.h"
@@ -121,8 +123,18 @@ void AddDatabaseOption(CLI::App& command, HistoryOptions& o) {
 
 void AddFilterOptions(CLI::App& command, HistoryOptions& o) {
   command.add_option("pattern", o.target, "Targets to include (glob, e.g. '*threads*')");
-  command.add_option("--since", o.since,
-                     "Only campaigns created at or after this time (ISO-8601, e.g. 2026-11-01)");
+  command
+      .add_option("--since", o.since,
+                  "Only campaigns created at or after this UTC time (2026-11-01, "
+                  "2026-11-01T10:00) or this long ago (90m, 36h, 7d, 2w)")
+      ->transform(CLI::Validator(
+          [](std::string& since) -> std::string {
+            Result<std::string> parsed = ParseSince(since, std::chrono::system_clock::now());
+            if (!parsed.ok()) return parsed.status().message();
+            since = *parsed;
+            return "";
+          },
+          "TIME"));
   command.add_option("--campaign", o.campaign, "Only this campaign")->check(CLI::PositiveNumber);
 }
 

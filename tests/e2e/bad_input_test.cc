@@ -104,8 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
         // The farm's commands.
         BadInput{"AgentWithoutCoordinator", {"agent"}, "--connect"},
         BadInput{"AgentAsNoSuchUser",
-                 {"agent", "--connect", "tcp://127.0.0.1:1", "--user", "no-such-user-x",
-                  "--cache", std::string(kEmptyDir) + "/cache"},
+                 {"agent", "--connect", "tcp://127.0.0.1:1", "--user", "no-such-user-x", "--cache",
+                  std::string(kEmptyDir) + "/cache"},
                  "no-such-user-x"},
         BadInput{"AgentKeyWithoutCoordinatorKey",
                  {"agent", "--connect", "tcp://127.0.0.1:1", "--key", kRegularFile},
@@ -117,18 +117,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"CoordinatorHeartbeatsInverted",
                  {"coordinator", "--heartbeat-ms", "500", "--heartbeat-timeout-ms", "200"},
                  "--heartbeat-timeout-ms"},
-        BadInput{"CoordinatorBadEndpoint",
-                 {"coordinator", "--bind", "nonsense://x", "--db",
-                  std::string(kEmptyDir) + "/c.db"},
-                 "nonsense://x"},
+        BadInput{
+            "CoordinatorBadEndpoint",
+            {"coordinator", "--bind", "nonsense://x", "--db", std::string(kEmptyDir) + "/c.db"},
+            "nonsense://x"},
         BadInput{"StatusWithoutCoordinator", {"status"}, "--coordinator"},
-        BadInput{"AttachWithoutCampaign", {"attach", "--coordinator", "tcp://127.0.0.1:1"},
-                 "campaign"},
+        BadInput{
+            "AttachWithoutCampaign", {"attach", "--coordinator", "tcp://127.0.0.1:1"}, "campaign"},
         BadInput{"KeygenPathInName", {"keygen", "a/b", "--dir", kEmptyDir}, "a/b"},
-        BadInput{"SubmissionTooLarge",
-                 {"analyze", "json:dumps", "--generate", "100000", "--coordinator",
-                  "tcp://127.0.0.1:1"},
-                 "more than the 64 MB"}),
+        BadInput{"StatsSinceNotATime", {"stats", "--since", "yesterday"}, "yesterday"},
+        BadInput{"ReportSinceNoSuchDate",
+                 {"report", "--html", std::string(kEmptyDir) + "/r.html", "--since", "2026-02-30"},
+                 "2026-02-30"},
+        BadInput{
+            "SubmissionTooLarge",
+            {"analyze", "json:dumps", "--generate", "100000", "--coordinator", "tcp://127.0.0.1:1"},
+            "more than the 64 MB"}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
 
 }  // namespace
