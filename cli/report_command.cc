@@ -1,7 +1,6 @@
 #include "cli/report_command.h"
 
 #include <fcntl.h>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <filesystem>
 
 #include "base/unique_fd.h"
+#include "base/utc_time.h"
 #include "cli/exit_codes.h"
 #include "cli/history_aggregates.h"
 #include "cli/html_report.h"
@@ -23,12 +23,6 @@ namespace {
 
 // How many campaigns the page lists.
 constexpr size_t kRecentCampaigns = 20;
-
-std::string NowUtc() {
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
-}
 
 HtmlReportTarget LoadTarget(Store& store, TargetRows rows, const HistoryOptions& o) {
   HtmlReportTarget target;
@@ -62,7 +56,7 @@ HtmlReportData Load(const HistoryOptions& o) {
   HtmlReportData data{.database = o.db,
                       .filter = HistoryFilterOf(o),
                       .alpha = o.alpha,
-                      .generated_at = NowUtc(),
+                      .generated_at = UtcIso(std::chrono::system_clock::now()),
                       .targets = {},
                       .campaigns = LoadCampaigns(*store, o)};
   for (TargetRows& rows : LoadTargetRows(*store, o)) {

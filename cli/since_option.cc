@@ -1,10 +1,11 @@
 #include "cli/since_option.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <charconv>
 #include <regex>
+
+#include "base/utc_time.h"
 
 namespace graphene {
 namespace {
@@ -41,9 +42,8 @@ Result<std::string> TimeAgo(std::string_view text, system_clock::time_point now)
     default:
       return Invalid(text);
   }
-  const auto then =
-      std::chrono::floor<std::chrono::seconds>(now) - std::chrono::seconds(count * unit);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}", then);
+  // To the second: "2026-11-18T13:00:00".
+  return UtcIso(now - std::chrono::seconds(count * unit)).substr(0, 19);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "store/store.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -11,6 +10,7 @@
 #include <limits>
 #include <system_error>
 
+#include "base/utc_time.h"
 #include "schema/database.h"
 #include "store/migration.h"
 
@@ -32,11 +32,7 @@ constexpr std::string_view kCampaignColumns =
     "submission, bundle, repeat, timeout_ms, grace_ms, memory_limit_mb, max_processes, strict";
 
 // Now as UTC ISO-8601 with milliseconds, e.g. "2024-05-01T12:34:56.789Z".
-std::string UtcNow() {
-  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, (now - seconds).count());
-}
+std::string UtcNow() { return UtcIso(std::chrono::system_clock::now()); }
 
 Status CreateParentFolders(const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
