@@ -11,12 +11,12 @@
 #include <deque>
 #include <iterator>
 #include <unordered_map>
-#include <unordered_set>
 #include <zmq_addon.hpp>
 
 #include "base/log.h"
 #include "base/overloaded.h"
 #include "base/zmq_nonblocking.h"
+#include "schema/names.h"
 
 namespace graphene {
 namespace {
@@ -44,6 +44,9 @@ Status PollOne(zmq::pollitem_t& item, std::chrono::milliseconds timeout) {
       fmt::format("polling the coordinator socket: {}", zmq_strerror(zmq_errno())));
 }
 
+// How often leases are checked for expiry.
+constexpr std::chrono::milliseconds kLeaseCheckInterval{1000};
+
 bool IsRequest(const Message& message) {
   return std::holds_alternative<Submit>(message) || std::holds_alternative<Watch>(message) ||
          std::holds_alternative<FetchResults>(message) ||
@@ -63,8 +66,9 @@ struct Coordinator::Peer {
   std::string name;
   uint32_t slots = 0;
   uint32_t credit = 0;  // jobs asked for and not sent yet
-  // Jobs sent to it and without a result yet, by campaign.
-  std::unordered_map<uint64_t, std::unordered_set<uint64_t>> leases;
+  // Jobs sent to it and without a result yet, by campaign, with the time
+  // each lease expires.
+  std::unordered_map<uint64_t, std::unordered_map<uint64_t, Clock::time_point>> leases;
   uint64_t lease_count = 0;
   Clock::time_point last_heard;
   Clock::time_point last_sent;
@@ -81,6 +85,8 @@ struct Coordinator::Campaign {
   JobIndexSet done;
   std::deque<uint64_t> requeue;  // lost leases, handed out before the cursor's jobs
   uint64_t cursor = 0;           // every index from here on was never handed out
+  // Jobs whose lease expired, and how often; only those, so it stays small.
+  std::unordered_map<uint64_t, uint32_t> expiries;
   Progress progress;
   bool changed = false;  // progress not yet reported
 };
@@ -147,10 +153,11 @@ Coordinator::~Coordinator() = default;
 Status Coordinator::AddCampaign(std::shared_ptr<const CampaignPlan> plan, JobIndexSet done,
                                 uint64_t escapes) {
   const uint64_t id = plan->campaign;
-  if (campaigns_.contains(id)) return Status::Error(fmt::format("campaign {} is already served", id));
+  if (campaigns_.contains(id))
+    return Status::Error(fmt::format("campaign {} is already served", id));
   auto campaign = std::make_unique<Campaign>();
-  campaign->progress = Progress{.campaign = id, .done = done.size(), .total = plan->TotalJobs(),
-                                .escapes = escapes};
+  campaign->progress =
+      Progress{.campaign = id, .done = done.size(), .total = plan->TotalJobs(), .escapes = escapes};
   campaign->plan = std::move(plan);
   campaign->done = std::move(done);
   campaign->changed = true;
@@ -184,13 +191,13 @@ std::vector<AgentState> Coordinator::Agents() const {
   const Clock::time_point now = Clock::now();
   std::vector<AgentState> agents;
   for (const auto& [id, peer] : peers_) {
-    agents.push_back(AgentState{
-        .name = peer->name,
-        .slots = peer->slots,
-        .leased = peer->lease_count,
-        .idle_ms = static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(now - peer->last_heard)
-                .count())});
+    agents.push_back(
+        AgentState{.name = peer->name,
+                   .slots = peer->slots,
+                   .leased = peer->lease_count,
+                   .idle_ms = static_cast<uint64_t>(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - peer->last_heard)
+                           .count())});
   }
   return agents;
 }
@@ -224,8 +231,8 @@ Status Coordinator::RunCampaign(const CampaignPlan& plan, ResultSink& sink,
     done.Insert(index);
   }
   // The caller keeps `plan` alive for the call: share it without owning it.
-  if (Status added = AddCampaign(std::shared_ptr<const CampaignPlan>(&plan, [](auto*) {}),
-                                 std::move(done));
+  if (Status added =
+          AddCampaign(std::shared_ptr<const CampaignPlan>(&plan, [](auto*) {}), std::move(done));
       !added.ok()) {
     return added;
   }
@@ -282,6 +289,7 @@ Status Coordinator::Step(CoordinatorEvents& events) {
     return status;
   }
   ReceiveAll(events);
+  ExpireLeases();
   Dispatch();
   KeepAlive();
   return Status::Ok();
@@ -379,6 +387,7 @@ void Coordinator::OnResults(Peer& peer, ResultBatch batch) {
     }
     peer.leases[result.campaign].erase(result.index);
     --peer.lease_count;
+    campaign.expiries.erase(result.index);
     campaign.done.Insert(result.index);
     ++campaign.progress.done;
     if (result.escape_detected) ++campaign.progress.escapes;
@@ -431,8 +440,11 @@ Coordinator::Delivery Coordinator::Feed(const std::string& id, Peer& peer) {
       for (auto& [campaign, indices] : taken) campaign->Requeue(std::move(indices));
       return delivery;
     }
+    const Clock::time_point now = Clock::now();
     for (const auto& [campaign, indices] : taken) {
-      peer.leases[campaign->plan->campaign].insert(indices.begin(), indices.end());
+      const Clock::time_point expiry = now + LeaseTime(campaign->plan->limits);
+      auto& leased = peer.leases[campaign->plan->campaign];
+      for (uint64_t index : indices) leased.emplace(index, expiry);
     }
     peer.lease_count += count;
     peer.credit -= static_cast<uint32_t>(count);
@@ -455,14 +467,70 @@ void Coordinator::KeepAlive() {
   for (const auto& [id, why] : lost) Forget(id, why);
 }
 
+std::chrono::milliseconds Coordinator::LeaseTime(const ExecutionLimits& limits) const {
+  return 2 * std::chrono::milliseconds(uint64_t{limits.timeout_ms} + limits.grace_ms) +
+         options_.lease_slack;
+}
+
+void Coordinator::ExpireLeases() {
+  const Clock::time_point now = Clock::now();
+  if (now < next_lease_check_) return;
+  next_lease_check_ = now + std::min(kLeaseCheckInterval, options_.lease_slack);
+  for (auto& [id, peer] : peers_) {
+    size_t expired = 0;
+    for (auto& [campaign_id, leased] : peer->leases) {
+      auto found = campaigns_.find(campaign_id);
+      if (found == campaigns_.end()) continue;
+      Campaign& campaign = *found->second;
+      std::vector<uint64_t> again;
+      for (auto it = leased.begin(); it != leased.end();) {
+        if (it->second > now) {
+          ++it;
+          continue;
+        }
+        const uint64_t index = it->first;
+        it = leased.erase(it);
+        --peer->lease_count;
+        ++expired;
+        if (++campaign.expiries[index] < kMaxLeaseExpiries) {
+          again.push_back(index);
+          continue;
+        }
+        // Agents keep losing it: give it up with an error result rather
+        // than let the campaign wait forever.
+        campaign.expiries.erase(index);
+        ExecutionResult result;
+        result.campaign = campaign_id;
+        result.index = index;
+        result.status = kStatusError;
+        result.error = fmt::format(
+            "no result came back within its lease of {} ms, {} times (last from agent {})",
+            LeaseTime(campaign.plan->limits).count(), kMaxLeaseExpiries, peer->name);
+        result.agent = peer->name;
+        campaign.done.Insert(index);
+        ++campaign.progress.done;
+        campaign.changed = true;
+        accepted_.emplace_back(campaign.plan->JobAt(index), std::move(result));
+      }
+      campaign.Requeue(std::move(again));
+    }
+    if (expired > 0) {
+      kLog.Warn("agent {} returned no result for {} jobs within their lease; taking them back",
+                peer->name, expired);
+    }
+  }
+}
+
 void Coordinator::Forget(const std::string& id, std::string_view why) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
   kLog.Warn("agent {} {}; re-queueing its {} unfinished jobs", peer.name, why, peer.lease_count);
-  for (auto& [campaign_id, indices] : peer.leases) {
+  for (auto& [campaign_id, leased] : peer.leases) {
     if (auto campaign = campaigns_.find(campaign_id); campaign != campaigns_.end()) {
-      campaign->second->Requeue(std::vector<uint64_t>(indices.begin(), indices.end()));
+      std::vector<uint64_t> indices;
+      for (const auto& [index, expiry] : leased) indices.push_back(index);
+      campaign->second->Requeue(std::move(indices));
     }
   }
   peers_.erase(it);

@@ -9,7 +9,8 @@
 // sent it to. A result counts only if it comes from the agent holding the
 // job's lease, so nothing is delivered twice. An agent that says Bye, cannot
 // be reached, or is silent for longer than the heartbeat timeout loses its
-// leases and those jobs go to others. A peer that talks without having said
+// leases and those jobs go to others; so does a job whose lease expires
+// because a live agent never answered for it. A peer that talks without having said
 // Hello (for instance after being declared dead, or after a coordinator
 // restart) gets a Bye, which tells it to start over with Hello.
 //
@@ -49,9 +50,18 @@ struct CoordinatorOptions {
   std::chrono::milliseconds heartbeat_timeout{10000};
   // The most jobs in one JobBatch.
   uint32_t max_batch_jobs = 64;
+  // A job leased to a live agent that sends no result for twice its call
+  // timeout and grace period plus this long is taken back and leased again,
+  // so a job that an agent lost cannot stall its campaign. After
+  // kMaxLeaseExpiries such expiries it gets an error result instead.
+  std::chrono::milliseconds lease_slack{60000};
   // Applied to the ROUTER socket before it binds (e.g. CurveZMQ keys).
   std::function<void(zmq::socket_t&)> configure_socket{};
 };
+
+// How many times a job's lease may expire before the job is given up with
+// an error result.
+inline constexpr uint32_t kMaxLeaseExpiries = 3;
 
 struct Progress {
   uint64_t campaign = 0;
@@ -145,6 +155,8 @@ class Coordinator {
   Delivery Feed(const std::string& id, Peer& peer);
   Campaign* NextCampaign();
   void KeepAlive();
+  void ExpireLeases();
+  std::chrono::milliseconds LeaseTime(const ExecutionLimits& limits) const;
   void Forget(const std::string& id, std::string_view why);
   Delivery Send(const std::string& id, const Message& message);
   std::string PeerName(const std::string& id) const;
@@ -152,10 +164,11 @@ class Coordinator {
   CoordinatorOptions options_;
   zmq::socket_t socket_;
   std::atomic<bool> stop_requested_{false};
-  std::map<std::string, std::unique_ptr<Peer>> peers_;        // by ROUTER routing id
+  std::map<std::string, std::unique_ptr<Peer>> peers_;       // by ROUTER routing id
   std::map<uint64_t, std::unique_ptr<Campaign>> campaigns_;  // by campaign id
-  uint64_t next_campaign_ = 0;  // round-robin position among campaigns_
+  uint64_t next_campaign_ = 0;                             // round-robin position among campaigns_
   std::vector<std::pair<Job, ExecutionResult>> accepted_;  // not yet passed to the sink
+  std::chrono::steady_clock::time_point next_lease_check_{};
 };
 
 }  // namespace graphene

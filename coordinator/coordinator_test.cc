@@ -481,6 +481,70 @@ TEST(CoordinatorTest, AgentForgottenForSilenceComesBackAndEveryJobIsDoneOnce) {
   EXPECT_TRUE(fast.Stop().ok());
 }
 
+// Leases that expire quickly: a job of a 100 ms call comes back after 400 ms
+// without a result. Agents are not forgotten for silence meanwhile.
+CoordinatorOptions QuickLeaseExpiry() {
+  CoordinatorOptions options;
+  options.heartbeat_interval = milliseconds{50};
+  options.heartbeat_timeout = seconds{30};
+  options.lease_slack = milliseconds{200};
+  return options;
+}
+
+CampaignPlan QuickCallPlan(uint64_t campaign, size_t inputs) {
+  CampaignPlan plan = Plan(campaign, 1, inputs, 1);
+  plan.limits.timeout_ms = 100;
+  plan.limits.grace_ms = 0;
+  return plan;
+}
+
+TEST(CoordinatorTest, JobALiveAgentNeverAnswersIsLeasedAgain) {
+  Fixture fixture(QuickLeaseExpiry());
+  const CampaignPlan plan = QuickCallPlan(21, 8);
+  CollectingSink sink;
+  CampaignThread campaign(fixture, plan, sink);
+
+  // A live agent that takes one job and keeps it.
+  RawPeer hoarder(fixture.context, fixture.endpoint);
+  hoarder.Send(Hello{.agent = "hoarder", .slots = 1});
+  hoarder.Send(Ready{.credit = 1});
+  Result<Message> batch = hoarder.Next();
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  const uint64_t kept = std::get<JobBatch>(*batch).jobs.at(0).index;
+
+  AgentThread honest(fixture.context, fixture.endpoint, "honest");
+  const Status status = campaign.Wait();
+  ASSERT_TRUE(status.ok()) << status.message();
+  ExpectEveryJobOnce(plan, sink);
+  EXPECT_EQ(sink.results.at(kept).second.agent, "honest");
+  EXPECT_EQ(sink.results.at(kept).second.status, "ok");
+}
+
+TEST(CoordinatorTest, JobWhoseLeaseKeepsExpiringGetsAnErrorResult) {
+  Fixture fixture(QuickLeaseExpiry());
+  const CampaignPlan plan = QuickCallPlan(22, 1);
+  CollectingSink sink;
+  CampaignThread campaign(fixture, plan, sink);
+
+  // Takes the only job each time it comes back, and never answers.
+  RawPeer hoarder(fixture.context, fixture.endpoint);
+  hoarder.Send(Hello{.agent = "hoarder", .slots = 1});
+  for (uint32_t lease = 0; lease < kMaxLeaseExpiries; ++lease) {
+    hoarder.Send(Ready{.credit = 1});
+    Result<Message> batch = hoarder.Next();
+    ASSERT_TRUE(batch.ok()) << "lease " << lease << ": " << batch.status().message();
+    ASSERT_EQ(std::get<JobBatch>(*batch).jobs.at(0).index, 0u);
+  }
+  const Status status = campaign.Wait();
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(sink.deliveries.at(0), 1);
+  const ExecutionResult& result = sink.results.at(0).second;
+  EXPECT_EQ(result.status, "error");
+  EXPECT_NE(result.error.find("no result came back within its lease of 400 ms, 3 times"),
+            std::string::npos)
+      << result.error;
+}
+
 TEST(CoordinatorTest, ResumeSkipsJobsAlreadyDone) {
   Fixture fixture;
   AgentThread agent(fixture.context, fixture.endpoint, "solo");
