@@ -255,11 +255,12 @@ Status Measure(const Config& config, uint32_t repeat, const std::string& sink_ki
   if (result.ok() && store) {
     result = store->FinishCampaign(plan.campaign, kCampaignDone);
     if (result.ok()) {
-      Result<uint64_t> stored = store->CountResults(plan.campaign);
+      Result<ResultCounts> stored = store->CountResults(plan.campaign);
       if (!stored.ok()) {
         result = stored.status();
-      } else if (*stored != report.jobs) {
-        result = Status::Error(fmt::format("{} results stored, {} expected", *stored, report.jobs));
+      } else if (stored->results != report.jobs) {
+        result = Status::Error(
+            fmt::format("{} results stored, {} expected", stored->results, report.jobs));
       }
     }
   }

@@ -6,6 +6,7 @@
 
 #include "agent/sandbox.h"
 #include "cli/campaign_setup.h"
+#include "cli/database_options.h"
 #include "cli/exit_codes.h"
 #include "cli/git_commit.h"
 #include "cli/local_cluster.h"
@@ -20,8 +21,6 @@ namespace graphene {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kDefaultDatabase = ".graphene/results.db";
 
 int Run(const CampaignOptions& o, bool run_all, const std::string& command_line) {
   const std::string root = fs::current_path().string();

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cli/database_options.h"
 #include "cli/exit_codes.h"
 #include "cli/history_commands.h"
 #include "cli/table_output.h"
@@ -14,12 +15,8 @@ namespace graphene {
 CLI::App* AddCampaignsCommand(CLI::App& app, CampaignsOptions& o) {
   CLI::App* command =
       app.add_subcommand("campaigns", "List the campaigns in a results database, newest first");
-  command->add_option("--db", o.db, "SQLite database of results")
-      ->capture_default_str()
-      ->envname("GRAPHENE_DB");
-  command->add_option("--format", o.format, "Output format")
-      ->capture_default_str()
-      ->check(CLI::IsMember(kTableFormats));
+  AddDatabaseOption(*command, o.db);
+  AddTableFormatOption(*command, o.format);
   command->add_option("--limit", o.limit, "Most campaigns to list")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
@@ -44,9 +41,8 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
               .rows = {}};
   for (const CampaignRecord& c : *campaigns) {
     Result<std::vector<TargetInfo>> targets = store->CampaignTargets(c.id);
-    Result<uint64_t> executions = store->CountResults(c.id);
-    Result<uint64_t> escapes = store->CountEscapes(c.id);
-    for (const Status& status : {targets.status(), executions.status(), escapes.status()}) {
+    Result<ResultCounts> counts = store->CountResults(c.id);
+    for (const Status& status : {targets.status(), counts.status()}) {
       if (!status.ok()) {
         fmt::print(stderr, "graphene: {}\n", status.message());
         return kExitInfrastructure;
@@ -55,7 +51,7 @@ int RunCampaignsCommand(const CampaignsOptions& o) {
     table.rows.push_back(
         {c.id, c.created_at,
          c.finished_at.empty() ? nlohmann::json() : nlohmann::json(c.finished_at), c.status,
-         targets->size(), c.total_jobs, *executions, *escapes, std::to_string(c.seed),
+         targets->size(), c.total_jobs, counts->results, counts->escapes, std::to_string(c.seed),
          c.git_commit.empty() ? nlohmann::json() : nlohmann::json(c.git_commit), c.command});
   }
   std::cout << RenderTable(table, o.format);

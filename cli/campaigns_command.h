@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/database_options.h"
+
 namespace graphene {
 
 struct CampaignsOptions {
-  std::string db = ".graphene/results.db";
+  std::string db = kDefaultDatabase;
   std::string format = "text";
   size_t limit = 50;
 };

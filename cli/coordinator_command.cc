@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "base/log.h"
+#include "cli/database_options.h"
 #include "cli/exit_codes.h"
 #include "cli/stop_signals.h"
 #include "coordinator/coordinator_service.h"
@@ -30,9 +31,7 @@ CLI::App* AddCoordinatorCommand(CLI::App& app, CoordinatorCommandOptions& o) {
   command->add_option("--bind", o.bind, "Where agents and clients connect: tcp://HOST:PORT")
       ->capture_default_str()
       ->envname("GRAPHENE_BIND");
-  command->add_option("--db", o.db, "SQLite database of campaigns and results")
-      ->capture_default_str()
-      ->envname("GRAPHENE_DB");
+  AddDatabaseOption(*command, o.db, "SQLite database of campaigns and results");
   AddServerSecurityOptions(*command, o.security);
   command->add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval to agents")
       ->capture_default_str()

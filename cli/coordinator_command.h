@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/database_options.h"
 #include "cli/security_options.h"
 
 namespace graphene {
 
 struct CoordinatorCommandOptions {
   std::string bind = "tcp://127.0.0.1:5555";
-  std::string db = ".graphene/results.db";
+  std::string db = kDefaultDatabase;
   ServerSecurityOptions security;
   uint32_t heartbeat_ms = 1000;
   uint32_t heartbeat_timeout_ms = 10000;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/database_options.h"
 #include "cli/escaping.h"
 #include "cli/exit_codes.h"
 #include "cli/history_aggregates.h"
@@ -107,19 +108,11 @@ int Guarded(int (*run)(const HistoryOptions&), const HistoryOptions& o) {
 }
 
 void AddCommonOptions(CLI::App& command, HistoryOptions& o) {
-  AddDatabaseOption(command, o);
-  command.add_option("--format", o.format, "Output format")
-      ->capture_default_str()
-      ->check(CLI::IsMember(kTableFormats));
+  AddDatabaseOption(command, o.db);
+  AddTableFormatOption(command, o.format);
 }
 
 }  // namespace
-
-void AddDatabaseOption(CLI::App& command, HistoryOptions& o) {
-  command.add_option("--db", o.db, "SQLite database of results")
-      ->capture_default_str()
-      ->envname("GRAPHENE_DB");
-}
 
 void AddFilterOptions(CLI::App& command, HistoryOptions& o) {
   command.add_option("pattern", o.target, "Targets to include (glob, e.g. '*threads*')");

@@ -12,13 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "cli/database_options.h"
 #include "cli/history_aggregates.h"
 #include "store/store.h"
 
 namespace graphene {
 
 struct HistoryOptions {
-  std::string db = ".graphene/results.db";
+  std::string db = kDefaultDatabase;
   std::string format = "text";
   std::string target;     // stats: a glob pattern; history: one target
   std::string since;      // only campaigns created at or after this (ISO-8601 prefix)
@@ -31,9 +32,8 @@ struct HistoryOptions {
 std::unique_ptr<Store> OpenExistingDatabase(const std::string& db);
 
 // The options the history commands (and `report`) share, bound to `options`:
-// `--db` (default from GRAPHENE_DB); the positional target pattern, `--since`
-// and `--campaign`; `--alpha`.
-void AddDatabaseOption(CLI::App& command, HistoryOptions& options);
+// the positional target pattern, `--since` and `--campaign`; `--alpha`.
+// (`--db` is cli/database_options.h's.)
 void AddFilterOptions(CLI::App& command, HistoryOptions& options);
 void AddAlphaOption(CLI::App& command, HistoryOptions& options);
 

@@ -103,7 +103,7 @@ CLI::App* AddReportCommand(CLI::App& app, ReportOptions& o) {
       ->required();
   AddFilterOptions(*command, o.history);
   AddAlphaOption(*command, o.history);
-  AddDatabaseOption(*command, o.history);
+  AddDatabaseOption(*command, o.history.db);
   return command;
 }
 

@@ -119,12 +119,12 @@ Status CoordinatorService::Serve(const CampaignRecord& record) {
     left += range.end - range.begin;
   }
   mark_done(record.total_jobs);
-  Result<uint64_t> escapes = store_->CountEscapes(record.id);
-  if (!escapes.ok()) return escapes.status();
+  Result<ResultCounts> counts = store_->CountResults(record.id);
+  if (!counts.ok()) return counts.status();
   if (left < record.total_jobs) {
     kLog.Info("resuming campaign {}: {} of its {} jobs left", record.id, left, record.total_jobs);
   }
-  return coordinator_->AddCampaign(std::move(plan), std::move(done), *escapes);
+  return coordinator_->AddCampaign(std::move(plan), std::move(done), counts->escapes);
 }
 
 Status CoordinatorService::Run() {
@@ -143,17 +143,16 @@ void CoordinatorService::OnCampaignDone(uint64_t campaign) {
 }
 
 std::optional<Message> CoordinatorService::OnRequest(const Message& request) {
-  return std::visit(Overloaded{
-                        [&](const Submit& submit) { return OnSubmit(submit); },
-                        [&](const Watch& watch) { return OnWatch(watch); },
-                        [&](const FetchResults& fetch) { return OnFetchResults(fetch); },
-                        [&](const StatusRequest& status) { return OnStatus(status); },
-                        [&](const FetchBundle& fetch) { return OnFetchBundle(fetch); },
-                        [&](const auto&) -> Message {
-                          return Refuse(MessageName(request), "not a request");
-                        },
-                    },
-                    request);
+  return std::visit(
+      Overloaded{
+          [&](const Submit& submit) { return OnSubmit(submit); },
+          [&](const Watch& watch) { return OnWatch(watch); },
+          [&](const FetchResults& fetch) { return OnFetchResults(fetch); },
+          [&](const StatusRequest& status) { return OnStatus(status); },
+          [&](const FetchBundle& fetch) { return OnFetchBundle(fetch); },
+          [&](const auto&) -> Message { return Refuse(MessageName(request), "not a request"); },
+      },
+      request);
 }
 
 Message CoordinatorService::OnSubmit(const Submit& submit) {
@@ -167,7 +166,8 @@ Message CoordinatorService::OnSubmit(const Submit& submit) {
   if (std::optional<std::string> why = Invalid(submit.campaign)) return Refuse("submit", *why);
   if (submit.bundle.empty()) return Refuse("submit", "the submission has no bundle");
   if (BundleHash(submit.bundle) != submit.bundle_hash) {
-    return Refuse("submit", fmt::format("the bundle does not match its hash {}", submit.bundle_hash));
+    return Refuse("submit",
+                  fmt::format("the bundle does not match its hash {}", submit.bundle_hash));
   }
   if (Status status = store_->PutBundle(submit.bundle_hash, submit.bundle); !status.ok()) {
     return Refuse("submit", status.message());
@@ -204,12 +204,10 @@ Result<CampaignState> CoordinatorService::StateOf(const CampaignRecord& record) 
     state.escapes = progress->escapes;
     return state;
   }
-  Result<uint64_t> done = store_->CountResults(record.id);
-  if (!done.ok()) return done.status();
-  Result<uint64_t> escapes = store_->CountEscapes(record.id);
-  if (!escapes.ok()) return escapes.status();
-  state.done = *done;
-  state.escapes = *escapes;
+  Result<ResultCounts> counts = store_->CountResults(record.id);
+  if (!counts.ok()) return counts.status();
+  state.done = counts->results;
+  state.escapes = counts->escapes;
   return state;
 }
 

@@ -20,9 +20,9 @@
 
 #include "agent/agent.h"
 #include "agent/fake_executor.h"
+#include "base/test_util.h"
 #include "bundle/bundle.h"
 #include "bundle/bundle_cache.h"
-#include "base/test_util.h"
 #include "coordinator/campaign_plan.h"
 #include "schema/database.h"
 #include "schema/names.h"
@@ -39,7 +39,6 @@ std::string NewEndpoint() {
   static std::atomic<int> counter{0};
   return fmt::format("inproc://coordinator-service-test-{}", counter++);
 }
-
 
 // A CoordinatorService serving on its own thread until Stop().
 class ServiceThread {
@@ -396,7 +395,7 @@ TEST(CoordinatorServiceTest, AgentCompletesTheCampaignAndResultsPageThroughOnce)
   std::unique_ptr<Store> store = Value(Store::Open(farm.db()));
   ASSERT_TRUE(store);
   EXPECT_EQ(Value(store->GetCampaign(id)).status, kCampaignDone);
-  EXPECT_EQ(Value(store->CountResults(id)), TotalOf(spec));
+  EXPECT_EQ(Value(store->CountResults(id)).results, TotalOf(spec));
 }
 
 // Jobs [0, total) of the campaign `spec` became, as the coordinator plans them.
@@ -469,8 +468,8 @@ TEST(CoordinatorServiceTest, RestartedServiceResumesSubmittedCampaignsWhereTheyS
 
   std::unique_ptr<Store> store = Value(Store::Open(farm.db()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(Value(store->CountResults(id)), total);
-  EXPECT_EQ(Value(store->CountEscapes(id)), EscapesOf(spec));
+  EXPECT_EQ(Value(store->CountResults(id)).results, total);
+  EXPECT_EQ(Value(store->CountResults(id)).escapes, EscapesOf(spec));
   EXPECT_TRUE(Value(store->MissingJobs(id, total)).empty());
   EXPECT_EQ(Value(store->RecentCampaigns(10)).size(), 1u);
 }
@@ -502,7 +501,7 @@ TEST(CoordinatorServiceTest, RestartBeforeAnyAgentLosesNothing) {
   ASSERT_TRUE(service.Stop().ok());
   std::unique_ptr<Store> store = Value(Store::Open(farm.db()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(Value(store->CountResults(id)), TotalOf(spec));
+  EXPECT_EQ(Value(store->CountResults(id)).results, TotalOf(spec));
 }
 
 TEST(CoordinatorServiceTest, LocalCampaignsAreNotResumed) {
@@ -539,7 +538,7 @@ TEST(CoordinatorServiceTest, LocalCampaignsAreNotResumed) {
   ASSERT_TRUE(service.Stop().ok());
   std::unique_ptr<Store> store = Value(Store::Open(farm.db()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(Value(store->CountResults(local)), 0u);
+  EXPECT_EQ(Value(store->CountResults(local)).results, 0u);
   EXPECT_EQ(Value(store->GetCampaign(local)).status, kCampaignRunning);
 }
 

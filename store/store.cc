@@ -552,26 +552,17 @@ Result<std::optional<std::string>> Store::GetBundle(std::string_view hash) {
   return std::optional<std::string>(select->ColumnBlob(0));
 }
 
-Result<uint64_t> Store::CountResults(uint64_t campaign) {
+Result<ResultCounts> Store::CountResults(uint64_t campaign) {
   const std::string doing = fmt::format("counting the results of campaign {}", campaign);
   Result<Statement> select = db_.Prepare(
-      "SELECT coalesce(sum(executions), 0) FROM campaign_target_counts WHERE campaign_id = ?1");
+      "SELECT coalesce(sum(executions), 0), coalesce(sum(escapes), 0) "
+      "FROM campaign_target_counts WHERE campaign_id = ?1");
   if (!select.ok()) return Fail(doing, select.status());
   select->BindInt(1, static_cast<int64_t>(campaign));
   Result<bool> row = select->Step();
   if (!row.ok()) return Fail(doing, row.status());
-  return static_cast<uint64_t>(select->ColumnInt(0));
-}
-
-Result<uint64_t> Store::CountEscapes(uint64_t campaign) {
-  const std::string doing = fmt::format("counting the escapes of campaign {}", campaign);
-  Result<Statement> select = db_.Prepare(
-      "SELECT coalesce(sum(escapes), 0) FROM campaign_target_counts WHERE campaign_id = ?1");
-  if (!select.ok()) return Fail(doing, select.status());
-  select->BindInt(1, static_cast<int64_t>(campaign));
-  Result<bool> row = select->Step();
-  if (!row.ok()) return Fail(doing, row.status());
-  return static_cast<uint64_t>(select->ColumnInt(0));
+  return ResultCounts{.results = static_cast<uint64_t>(select->ColumnInt(0)),
+                      .escapes = static_cast<uint64_t>(select->ColumnInt(1))};
 }
 
 Result<std::vector<JobRange>> Store::MissingJobs(uint64_t campaign, uint64_t total) {

@@ -45,6 +45,12 @@ struct JobRange {
   bool operator==(const JobRange&) const = default;
 };
 
+// A campaign's stored results.
+struct ResultCounts {
+  uint64_t results = 0;
+  uint64_t escapes = 0;  // results with escape_detected
+};
+
 // Which executions a history query looks at.
 struct HistoryFilter {
   std::string target_glob = "*";  // targets whose name matches (SQLite GLOB)
@@ -132,10 +138,8 @@ class Store {
   // The content stored under `hash`, or nullopt when there is none.
   Result<std::optional<std::string>> GetBundle(std::string_view hash);
 
-  // How many results `campaign` has stored.
-  Result<uint64_t> CountResults(uint64_t campaign);
-  // How many of them escaped.
-  Result<uint64_t> CountEscapes(uint64_t campaign);
+  // How many results `campaign` has stored, and how many of them escaped.
+  Result<ResultCounts> CountResults(uint64_t campaign);
   // The job indices in [0, `total`) that `campaign` has no result for, as
   // ascending ranges, so a resumed campaign runs exactly those. Its size
   // grows with the number of gaps, not of jobs.

@@ -334,8 +334,9 @@ TEST_F(StoreTest, DuplicateResultsAreIgnoredAndCounted) {
           {MakeJob(campaign, 2, kThreads, "b"), MakeResult(true)},
           {MakeJob(campaign, 2, kThreads, "b"), rerun}},  // twice in one batch
          1);
-  EXPECT_EQ(Value(store_->CountResults(campaign)), 3u);
-  EXPECT_EQ(Value(store_->CountEscapes(campaign)), 3u) << "the first result of each job counts";
+  EXPECT_EQ(Value(store_->CountResults(campaign)).results, 3u);
+  EXPECT_EQ(Value(store_->CountResults(campaign)).escapes, 3u)
+      << "the first result of each job counts";
 
   std::vector<StoredExecution> all = ReadAll(campaign);
   ASSERT_EQ(all.size(), 3u);
@@ -358,7 +359,7 @@ TEST_F(StoreTest, FailedBatchStoresNothingAndLaterBatchesWork) {
   EXPECT_EQ(stored.status().message(), "storing results in " + path_ +
                                            ": job 0 of campaign 424242: FOREIGN KEY constraint "
                                            "failed");
-  EXPECT_EQ(Value(store_->CountResults(campaign)), 0u);
+  EXPECT_EQ(Value(store_->CountResults(campaign)).results, 0u);
   // The target row of the failed batch was rolled back; the store must not
   // keep using its id.
   Record({{MakeJob(campaign, 0, "brand/new.py:target", "x"), MakeResult(true)}}, 1);
@@ -378,13 +379,13 @@ TEST_F(StoreTest, MissingJobsListsGapsForResuming) {
     batch.emplace_back(MakeJob(campaign, index, kThreads, "in"), MakeResult(false));
   }
   Record(batch, 5);
-  EXPECT_EQ(Value(store_->CountResults(campaign)), 5u);
+  EXPECT_EQ(Value(store_->CountResults(campaign)).results, 5u);
   EXPECT_THAT(Value(store_->MissingJobs(campaign, 10)),
               ElementsAre(JobRange{2, 4}, JobRange{5, 6}, JobRange{7, 9}));
   EXPECT_THAT(Value(store_->MissingJobs(campaign, 12)),
               ElementsAre(JobRange{2, 4}, JobRange{5, 6}, JobRange{7, 9}, JobRange{10, 12}));
   EXPECT_THAT(Value(store_->MissingJobs(campaign, 2)), ElementsAre());
-  EXPECT_EQ(Value(store_->CountResults(NewCampaign())), 0u);
+  EXPECT_EQ(Value(store_->CountResults(NewCampaign())).results, 0u);
 }
 
 TEST_F(StoreTest, ViewsCountExecutionsEscapesAndRates) {
@@ -507,8 +508,8 @@ TEST_F(StoreTest, CountsFollowInsertsEditsAndDeletes) {
              fmt::format("DELETE FROM executions WHERE campaign_id = {} AND job_index = 1", second))
           .ok());
   EXPECT_EQ(CountMismatches(raw), 0);
-  EXPECT_EQ(Value(store_->CountResults(second)), 2u);
-  EXPECT_EQ(Value(store_->CountEscapes(second)), 1u);
+  EXPECT_EQ(Value(store_->CountResults(second)).results, 2u);
+  EXPECT_EQ(Value(store_->CountResults(second)).escapes, 1u);
 
   // Deleting a campaign takes its counts with it.
   ASSERT_TRUE(raw.Exec(fmt::format("DELETE FROM campaigns WHERE id = {}", first)).ok());
@@ -516,7 +517,7 @@ TEST_F(StoreTest, CountsFollowInsertsEditsAndDeletes) {
   EXPECT_EQ(Value(raw.QueryInt(fmt::format(
                 "SELECT count(*) FROM campaign_target_counts WHERE campaign_id = {}", first))),
             0);
-  EXPECT_EQ(Value(store_->CountResults(first)), 0u);
+  EXPECT_EQ(Value(store_->CountResults(first)).results, 0u);
 }
 
 TEST_F(StoreTest, HistoriesAddUpOverTheCampaignsAsked) {
@@ -561,8 +562,8 @@ TEST_F(StoreTest, HistoriesAddUpOverTheCampaignsAsked) {
   EXPECT_THAT(history, ElementsAre(fmt::format("{} 2026-11-01T10:00:00.000Z 1/2", first),
                                    fmt::format("{} 2026-11-20T10:00:00.000Z 1/2", second)));
   EXPECT_TRUE(Value(store_->TargetHistory("no/such.py:target")).empty());
-  EXPECT_EQ(Value(store_->CountResults(first)), 3u);
-  EXPECT_EQ(Value(store_->CountEscapes(first)), 1u);
+  EXPECT_EQ(Value(store_->CountResults(first)).results, 3u);
+  EXPECT_EQ(Value(store_->CountResults(first)).escapes, 1u);
 }
 
 TEST_F(StoreTest, CreateCampaignStoresTargetsInputsAndPlan) {
@@ -748,7 +749,7 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
   Result<std::unique_ptr<Store>> reopened = Store::Open(path_);
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();
   EXPECT_EQ((*reopened)->GetCampaign(campaign)->command, "graphene analyze");
-  EXPECT_EQ(Value((*reopened)->CountResults(campaign)), 1u);
+  EXPECT_EQ(Value((*reopened)->CountResults(campaign)).results, 1u);
   Result<size_t> again =
       (*reopened)->RecordResults({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(false)}});
   EXPECT_EQ(*again, 0u) << "duplicates are caught across restarts";
@@ -759,7 +760,7 @@ TEST_F(StoreTest, TwoStoresShareOneDatabase) {
   ASSERT_TRUE(second.ok()) << second.status().message();
   uint64_t campaign = NewCampaign(2);
   Record({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)}}, 1);
-  EXPECT_EQ(Value((*second)->CountResults(campaign)), 1u);
+  EXPECT_EQ(Value((*second)->CountResults(campaign)).results, 1u);
   EXPECT_EQ(
       Value((*second)->RecordResults({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)},
                                       {MakeJob(campaign, 1, kThreads, "a"), MakeResult(true)}})),
