@@ -289,10 +289,7 @@ CLI::App* AddAttachCommand(CLI::App& app, AttachOptions& o) {
   CLI::App* command = app.add_subcommand(
       "attach", "Follow a campaign running on a coordinator, then print its summary");
   command->add_option("campaign", o.campaign, "The campaign's number")->required();
-  command->add_option("--coordinator", o.coordinator, "The coordinator: tcp://HOST:PORT")
-      ->required()
-      ->envname("GRAPHENE_COORDINATOR");
-  AddClientSecurityOptions(*command, o.security);
+  AddCoordinatorClientOptions(*command, o.coordinator, o.security);
   command->add_option("--format", o.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));

@@ -27,6 +27,14 @@ void AddClientSecurityOptions(CLI::App& app, ClientSecurityOptions& o) {
       ->envname("GRAPHENE_COORDINATOR_KEY");
 }
 
+void AddCoordinatorClientOptions(CLI::App& app, std::string& coordinator,
+                                 ClientSecurityOptions& o) {
+  app.add_option("--coordinator", coordinator, "The coordinator: tcp://HOST:PORT")
+      ->required()
+      ->envname("GRAPHENE_COORDINATOR");
+  AddClientSecurityOptions(app, o);
+}
+
 bool IsLoopbackEndpoint(const std::string& endpoint) {
   if (endpoint.starts_with("ipc://") || endpoint.starts_with("inproc://")) return true;
   if (!endpoint.starts_with("tcp://")) return false;

@@ -29,6 +29,11 @@ struct ClientSecurityOptions {
 
 void AddServerSecurityOptions(CLI::App& app, ServerSecurityOptions& options);
 void AddClientSecurityOptions(CLI::App& app, ClientSecurityOptions& options);
+// What a client command needs to reach a coordinator: a required
+// `--coordinator tcp://HOST:PORT` (GRAPHENE_COORDINATOR) and the client
+// security options.
+void AddCoordinatorClientOptions(CLI::App& app, std::string& coordinator,
+                                 ClientSecurityOptions& options);
 
 // What a coordinator socket needs: the socket hook and the ZAP handler that
 // must live as long as the socket. Fails (one line) on missing or bad keys,

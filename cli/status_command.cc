@@ -65,10 +65,7 @@ void PrintText(const StatusReply& reply, const std::string& endpoint) {
 CLI::App* AddStatusCommand(CLI::App& app, StatusOptions& o) {
   CLI::App* command =
       app.add_subcommand("status", "Show a running coordinator's agents, slots and campaigns");
-  command->add_option("--coordinator", o.coordinator, "The coordinator: tcp://HOST:PORT")
-      ->required()
-      ->envname("GRAPHENE_COORDINATOR");
-  AddClientSecurityOptions(*command, o.security);
+  AddCoordinatorClientOptions(*command, o.coordinator, o.security);
   command->add_option("--format", o.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
