@@ -450,6 +450,58 @@ TEST_F(StoreTest, ViewsCountExecutionsEscapesAndRates) {
                                 fmt::format("{} {}  0/1 0", second, kThreads)));
 }
 
+TEST_F(StoreTest, ViewsGiveVerdictsCampaignsAndEscapeSites) {
+  CampaignRecord record;
+  record.command = "graphene run-all";
+  record.git_commit = "0123456789abcdef0123456789abcdef01234567";
+  record.total_jobs = 6;
+  const uint64_t campaign = Value(store_->CreateCampaign(record));
+  const std::string kInputDependent = "t.py:by_input", kFlaky = "t.py:flaky";
+  Record({{MakeJob(campaign, 0, kThreads, "a"), MakeResult(true)},
+          {MakeJob(campaign, 1, kSafe, "a"), MakeResult(false)},
+          {MakeJob(campaign, 2, kInputDependent, "a"), MakeResult(true)},
+          {MakeJob(campaign, 3, kInputDependent, "b"), MakeResult(false)},
+          {MakeJob(campaign, 4, kFlaky, "a"), MakeResult(true)},
+          {MakeJob(campaign, 5, kFlaky, "a", 1), MakeResult(false)}},
+         6);
+  Database raw = RawConnection();
+  Result<Statement> verdicts =
+      raw.Prepare("SELECT target, verdict, always_inputs FROM target_stats ORDER BY target");
+  ASSERT_TRUE(verdicts.ok()) << verdicts.status().message();
+  std::vector<std::string> rows;
+  while (Value(verdicts->Step())) {
+    rows.push_back(fmt::format("{} {} {}", verdicts->ColumnText(0), verdicts->ColumnText(1),
+                               verdicts->ColumnInt(2)));
+  }
+  // The same verdicts as history::ClassifyTarget.
+  EXPECT_THAT(rows,
+              ElementsAre(fmt::format("{} ESCAPE 1", kThreads), fmt::format("{} SAFE 0", kSafe),
+                          "t.py:by_input INPUT-DEPENDENT 1", "t.py:flaky FLAKY 0"));
+
+  Result<Statement> listed = raw.Prepare(
+      "SELECT git_commit, jobs, targets, executions, escapes, escape_rate FROM campaign_stats");
+  ASSERT_TRUE(Value(listed->Step()));
+  EXPECT_EQ(listed->ColumnText(0), record.git_commit);
+  EXPECT_EQ(listed->ColumnInt(1), 6);
+  EXPECT_EQ(listed->ColumnInt(2), 4);
+  EXPECT_EQ(listed->ColumnInt(3), 6);
+  EXPECT_EQ(listed->ColumnInt(4), 3);
+  EXPECT_DOUBLE_EQ(listed->ColumnDouble(5), 0.5);
+
+  Result<Statement> sites = raw.Prepare(
+      "SELECT target, started_at, kind, executions, first_campaign FROM escape_sites "
+      "ORDER BY target");
+  rows.clear();
+  while (Value(sites->Step())) {
+    rows.push_back(fmt::format("{} {} {} {} {}", sites->ColumnText(0), sites->ColumnText(1),
+                               sites->ColumnText(2), sites->ColumnInt(3), sites->ColumnInt(4)));
+  }
+  const std::string at =
+      "fixtures/python/escape_threads.py:12 thread 1 " + std::to_string(campaign);
+  EXPECT_THAT(rows, ElementsAre(fmt::format("{} {}", kThreads, at), "t.py:by_input " + at,
+                                "t.py:flaky " + at));
+}
+
 // How many rows of the count tables differ from counting `executions` again,
 // both ways: 0 when the triggers kept them exact.
 int64_t CountMismatches(Database& db) {
